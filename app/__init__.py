@@ -1,0 +1,1 @@
+"""cmr: customer-managed relationships."""

@@ -1,0 +1,47 @@
+"""Dependencies of the API routes: sessions, the context, the calling client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app import db
+from app.auth.deps import require_scope
+from app.auth.principals import ClientPrincipal
+from app.consent.context import Context
+
+
+def get_context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """A session for reads, closed when the route returns."""
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    with db.write_session(request.app.state.engine) as session:
+        yield session
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+
+Decider = Annotated[ClientPrincipal, Depends(require_scope("decisions"))]
+AnyClient = Annotated[ClientPrincipal, Depends(require_scope())]
+CustomerReader = Annotated[ClientPrincipal, Depends(require_scope("customers:read"))]
+CustomerWriter = Annotated[ClientPrincipal, Depends(require_scope("customers:write"))]
+CustomerEraser = Annotated[ClientPrincipal, Depends(require_scope("customers:erase"))]
+PreferenceReader = Annotated[ClientPrincipal, Depends(require_scope("preferences:read"))]
+PreferenceWriter = Annotated[ClientPrincipal, Depends(require_scope("preferences:write"))]
+SuppressionWriter = Annotated[ClientPrincipal, Depends(require_scope("suppressions:write"))]
+ChangesReader = Annotated[ClientPrincipal, Depends(require_scope("changes:read"))]
+AuditReader = Annotated[ClientPrincipal, Depends(require_scope("audit:read"))]

@@ -1,0 +1,31 @@
+"""The append-only, hash-chained audit trail: record, feed, verify."""
+
+from app.audit.actors import CLI, SYSTEM, Actor, ActorType
+from app.audit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from app.audit.feed import EventFilter, audit_listing, changes, event_view, event_views
+from app.audit.record import ERASED, canonical_json, event_hash, record
+from app.audit.seal import Sealer, SealError
+from app.audit.verify import VerifyResult, verify_chain
+
+__all__ = [
+    "CLI",
+    "ERASED",
+    "SYSTEM",
+    "Actor",
+    "ActorType",
+    "EventFilter",
+    "InvalidCursor",
+    "SealError",
+    "Sealer",
+    "VerifyResult",
+    "audit_listing",
+    "canonical_json",
+    "changes",
+    "decode_cursor",
+    "encode_cursor",
+    "event_hash",
+    "event_view",
+    "event_views",
+    "record",
+    "verify_chain",
+]

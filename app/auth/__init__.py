@@ -1,0 +1,1 @@
+"""Authentication and authorisation: API clients, tokens, the OAuth2 server, dependencies."""

@@ -1,0 +1,66 @@
+"""Signed, never-expiring link tokens: one-click unsubscribe and preference links."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+
+from app.keys import Keys
+
+_MAC_BYTES = 16
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class LinkSigner:
+    """Signs lists of strings for one purpose; checks with the current and previous keys."""
+
+    def __init__(self, keys: Keys, purpose: str) -> None:
+        self._keys = keys.derive_all(f"link:{purpose}")
+
+    def sign(self, values: Sequence[str]) -> str:
+        payload = json.dumps(list(values), separators=(",", ":")).encode()
+        mac = hmac.new(self._keys[0], payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        return f"{_b64(payload)}.{_b64(mac)}"
+
+    def verify(self, token: str) -> list[str] | None:
+        """The signed values, or None for a forged or altered token."""
+        head, dot, tail = token.partition(".")
+        if not dot:
+            return None
+        try:
+            payload, mac = _unb64(head), _unb64(tail)
+        except ValueError:
+            return None
+        for key in self._keys:
+            expected = hmac.new(key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+            if hmac.compare_digest(expected, mac):
+                values = json.loads(payload)
+                if isinstance(values, list) and all(isinstance(v, str) for v in values):
+                    return values
+        return None
+
+
+class Links:
+    """The links a decision hands out: preference links and one-click unsubscribe links."""
+
+    def __init__(self, keys: Keys, base_url: str) -> None:
+        self._base = base_url.rstrip("/")
+        self.preferences = LinkSigner(keys, "preferences")
+        self.unsubscribe = LinkSigner(keys, "unsubscribe")
+
+    def preferences_url(self, customer_id: str) -> str:
+        return f"{self._base}/p/{self.preferences.sign([customer_id])}"
+
+    def unsubscribe_url(self, customer_id: str, brand: str, topic: str, channel: str) -> str:
+        token = self.unsubscribe.sign([customer_id, brand, topic, channel])
+        return f"{self._base}/u/{token}"

@@ -1,0 +1,1 @@
+"""The `cmr` command line."""

@@ -1,0 +1,55 @@
+"""`cmr demo`: a database with the demo catalog, customers and an API client."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from app.audit import CLI
+from app.auth.clients import create_client
+from app.auth.scopes import ALL_SCOPES
+from app.cli.context import cli_context, cli_engine
+from app.consent.demo import apply_demo_catalog, create_demo_customers
+from app.db import write_session
+from app.migrate import upgrade
+from app.settings import get_settings
+
+
+def demo_command(
+    customers: Annotated[int, typer.Option(help="How many demo customers.")] = 3000,
+) -> None:
+    """A database with the demo catalog, demo customers and an API client; says how to reach it."""
+    settings = get_settings()
+    console = Console()
+    upgrade(settings.database_url)
+    engine, ctx = cli_engine(), cli_context()
+    apply_demo_catalog(engine, ctx, CLI)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("demo customers", total=customers)
+        create_demo_customers(
+            engine, ctx, CLI, customers, progress=lambda n: progress.advance(task, n)
+        )
+    with write_session(engine) as session:
+        client, secret = create_client(
+            session,
+            sealer=ctx.sealer,
+            actor=CLI,
+            source="cli",
+            name="demo",
+            scopes=sorted(ALL_SCOPES),
+            brands=None,
+        )
+    base = settings.base_url.rstrip("/")
+    console.print(f"Portal:  {base}/")
+    console.print(f"Console: {base}/admin")
+    console.print(f"API:     {base}/api/v1  (OpenAPI at {base}/docs)")
+    console.print("API client (the secret is shown only now):")
+    console.print_json(json.dumps({"client_id": client.id, "client_secret": secret}))
+    console.print(
+        f"Token:   curl -s -u {client.id}:{secret} -d grant_type=client_credentials "
+        f"{base}/oauth/token"
+    )

@@ -1,0 +1,1 @@
+"""The domain: catalog, preferences document, decisions, reservations, suppressions."""

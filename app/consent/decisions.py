@@ -1,0 +1,292 @@
+"""Deciding many requests at once: validate all, load facts in a few queries, decide in order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from app.consent.context import Context
+from app.consent.engine import (
+    CatalogFacts,
+    CustomerFacts,
+    Decision,
+    DecisionRequest,
+    SendFacts,
+    decide,
+)
+from app.consent.errors import Conflict, Forbidden, ValidationFailed, field_error
+from app.consent.facts import (
+    CustomerRecord,
+    chunks,
+    customer_facts,
+    load_customers,
+    load_sends,
+    load_suppressions,
+    longest_cap,
+)
+from app.consent.identity import InvalidIdentifier, Reference, RefKind, parse_reference
+from app.consent.schemas import BatchBody, DecisionItem
+from app.models import Customer, Preference, Send
+from app.models.send import CANCELLED, RELEASED, RESERVED
+
+MAX_AHEAD = timedelta(days=366)
+RESERVE_PAST = timedelta(minutes=5)
+UNKNOWN = Decision("deny", ("unknown_customer",), None)
+ALLOW = Decision("allow", (), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One validated decision request."""
+
+    ref: Reference
+    request: DecisionRequest
+    reserve: bool
+    message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A decision with what the response needs besides it."""
+
+    decision: Decision
+    customer: CustomerRecord | None
+    reserved: bool
+    marketing: bool
+
+
+def validate_asks(
+    catalog: CatalogFacts,
+    batch: BatchBody,
+    *,
+    now: datetime,
+    brands: frozenset[str] | None,
+    in_batch: bool = True,
+) -> list[Ask]:
+    """Every item checked before anything is decided: one 422 naming each bad item's fields."""
+    asks: list[Ask] = []
+    errors: list[dict[str, Any]] = []
+    forbidden: set[str] = set()
+    for index, item in enumerate(batch.items):
+        prefix: tuple[str | int, ...] = ("items", index) if in_batch else ()
+        ask = _validate(catalog, batch, item, now, prefix, errors)
+        if ask is not None:
+            if brands is not None and ask.request.brand not in brands:
+                forbidden.add(ask.request.brand)
+            asks.append(ask)
+    if errors:
+        raise ValidationFailed("the request is invalid", errors)
+    if forbidden:
+        raise Forbidden(f"this client may not act for brand {', '.join(sorted(forbidden))}")
+    return asks
+
+
+def _validate(
+    catalog: CatalogFacts,
+    batch: BatchBody,
+    item: DecisionItem,
+    now: datetime,
+    prefix: tuple[str | int, ...],
+    errors: list[dict[str, Any]],
+) -> Ask | None:
+    count = len(errors)
+    brand = item.brand or batch.brand
+    topic = item.topic or batch.topic
+    channel = item.channel or batch.channel
+    send_at = item.send_at or batch.send_at or now
+    reserve = item.reserve if item.reserve is not None else bool(batch.reserve)
+    ref: Reference | None = None
+    try:
+        ref = parse_reference(item.customer)
+    except InvalidIdentifier as error:
+        errors.append(field_error((*prefix, "customer"), str(error)))
+    for name, value in (("brand", brand), ("topic", topic), ("channel", channel)):
+        if value is None:
+            errors.append(field_error((*prefix, name), "Field required", "missing"))
+    if brand is not None and brand not in catalog.brands:
+        errors.append(field_error((*prefix, "brand"), "unknown brand", "catalog"))
+    elif brand is not None and topic is not None:
+        facts = catalog.topics.get((brand, topic))
+        if facts is None:
+            errors.append(field_error((*prefix, "topic"), "unknown topic", "catalog"))
+        elif channel is not None and channel not in facts.channels:
+            errors.append(
+                field_error((*prefix, "channel"), "the topic does not use this channel", "catalog")
+            )
+    if send_at > now + MAX_AHEAD:
+        errors.append(field_error((*prefix, "send_at"), "at most 366 days ahead"))
+    if reserve:
+        if item.message_id is None:
+            errors.append(field_error((*prefix, "message_id"), "a reservation needs a message_id"))
+        if send_at < now - RESERVE_PAST:
+            errors.append(
+                field_error(
+                    (*prefix, "send_at"),
+                    "a reservation lies at most 5 minutes in the past; record older sends with "
+                    "POST /sends",
+                )
+            )
+    if len(errors) > count or ref is None or brand is None or topic is None or channel is None:
+        return None
+    return Ask(ref, DecisionRequest(brand, topic, channel, send_at), reserve, item.message_id)
+
+
+def resolve(session: Session, refs: Sequence[Reference]) -> dict[Reference, str]:
+    """The live customer id of each reference that names exactly one customer."""
+    by_kind: dict[RefKind, set[str]] = {}
+    for ref in refs:
+        by_kind.setdefault(ref.kind, set()).add(ref.value)
+    columns = {
+        "id": col(Customer.id),
+        "ext": col(Customer.external_id),
+        "email": col(Customer.email),
+        "tel": col(Customer.phone),
+    }
+    found: dict[Reference, str] = {}
+    for kind, values in by_kind.items():
+        column: Any = columns[kind]
+        matches: dict[str, list[str]] = {}
+        for part in chunks(sorted(values)):
+            rows = session.execute(
+                select(column, col(Customer.id)).where(
+                    column.in_(part),
+                    col(Customer.erased_at).is_(None),
+                )
+            )
+            for value, customer_id in rows:
+                matches.setdefault(value, []).append(customer_id)
+        for value, ids in matches.items():
+            if len(ids) == 1:
+                found[Reference(kind, value)] = ids[0]
+    return found
+
+
+def lock_customers(session: Session, ids: Sequence[str]) -> None:
+    """Serialise reservations per customer: row locks on PostgreSQL (SQLite locked at BEGIN)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    for part in chunks(sorted(set(ids))):
+        session.execute(
+            select(col(Preference.customer_id))
+            .where(col(Preference.customer_id).in_(part))
+            .order_by(col(Preference.customer_id))
+            .with_for_update()
+        ).all()
+
+
+def decide_asks(
+    session: Session, *, ctx: Context, client_id: str, asks: Sequence[Ask]
+) -> list[Answer]:
+    """Decide in order; each reservation is stored and seen by the asks after it."""
+    catalog = ctx.catalog.get(session)
+    ids = resolve(session, [a.ref for a in asks])
+    reserving = any(a.reserve for a in asks)
+    if reserving:
+        lock_customers(session, list(ids.values()))
+    records = load_customers(session, list(ids.values()))
+    suppressions = load_suppressions(session, ctx.keys, records.values())
+    sends = load_sends(session, _cap_horizons(catalog, asks, ids, records))
+    stored = _stored_sends(session, client_id, asks) if reserving else {}
+    facts: dict[str, CustomerFacts] = {}
+    answers: list[Answer] = []
+    for ask in asks:
+        topic = catalog.topics[(ask.request.brand, ask.request.topic)]
+        marketing = topic.kind == "marketing"
+        customer_id = ids.get(ask.ref)
+        record = records.get(customer_id) if customer_id else None
+        if record is None:
+            answers.append(Answer(UNKNOWN, None, False, marketing))
+            continue
+        earlier = stored.get(ask.message_id) if ask.reserve and ask.message_id else None
+        if earlier is not None:
+            _check_same(earlier, ask, record.id)
+            if earlier.status not in (RELEASED, CANCELLED):
+                answers.append(Answer(ALLOW, record, True, marketing))
+                continue
+        customer = facts.get(record.id)
+        if customer is None:
+            customer = facts[record.id] = customer_facts(record, suppressions.get(record.id, {}))
+        own = sends.get(record.id, [])
+        decision = decide(catalog, customer, own, ask.request)
+        reserved = ask.reserve and decision.outcome == "allow"
+        if reserved:
+            assert ask.message_id is not None  # noqa: S101  (validated)
+            if earlier is not None:
+                earlier.status = RESERVED
+            else:
+                stored[ask.message_id] = _reserve(session, client_id, record.id, ask, marketing)
+            if marketing:
+                own.append(SendFacts(ask.request.brand, ask.request.send_at))
+        answers.append(Answer(decision, record, reserved, marketing))
+    return answers
+
+
+def _cap_horizons(
+    catalog: CatalogFacts,
+    asks: Sequence[Ask],
+    ids: Mapping[Reference, str],
+    records: Mapping[str, CustomerRecord],
+) -> dict[str, datetime]:
+    """Per customer, the earliest send that can matter to a cap of theirs."""
+    horizons: dict[str, datetime] = {}
+    for ask in asks:
+        customer_id = ids.get(ask.ref)
+        record = records.get(customer_id) if customer_id else None
+        if record is None:
+            continue
+        period = longest_cap(record.document, [catalog.brands[ask.request.brand].cap])
+        if period is None:
+            continue
+        since = ask.request.send_at - period
+        if record.id not in horizons or since < horizons[record.id]:
+            horizons[record.id] = since
+    return horizons
+
+
+def _stored_sends(session: Session, client_id: str, asks: Sequence[Ask]) -> dict[str, Send]:
+    wanted = sorted({a.message_id for a in asks if a.reserve and a.message_id})
+    found: dict[str, Send] = {}
+    for part in chunks(wanted):
+        for send in session.scalars(
+            select(Send).where(col(Send.client_id) == client_id, col(Send.message_id).in_(part))
+        ):
+            found[send.message_id] = send
+    return found
+
+
+def _check_same(send: Send, ask: Ask, customer_id: str) -> None:
+    """A message_id names one send: the same customer, brand, topic, channel and send_at."""
+    request = ask.request
+    same = (send.customer_id, send.brand, send.topic, send.channel, send.send_at) == (
+        customer_id,
+        request.brand,
+        request.topic,
+        request.channel,
+        request.send_at,
+    )
+    if not same:
+        raise Conflict(f"message_id {send.message_id!r} was used for another send")
+
+
+def _reserve(session: Session, client_id: str, customer_id: str, ask: Ask, marketing: bool) -> Send:
+    assert ask.message_id is not None  # noqa: S101  (validated)
+    send = Send(
+        client_id=client_id,
+        message_id=ask.message_id,
+        customer_id=customer_id,
+        brand=ask.request.brand,
+        topic=ask.request.topic,
+        channel=ask.request.channel,
+        marketing=marketing,
+        send_at=ask.request.send_at,
+        status=RESERVED,
+    )
+    session.add(send)
+    session.flush()
+    return send

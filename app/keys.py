@@ -1,0 +1,51 @@
+"""Keys derived from the secret key, one per purpose, so no key serves two ends."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from functools import cached_property
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from app.settings import Settings
+
+
+def _derive(secret: str, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"cmr", info=purpose.encode()).derive(
+        secret.encode()
+    )
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every derived key; `previous` holds the keys of retired secrets, for checking only."""
+
+    secret: str
+    previous: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Keys:
+        return cls(
+            settings.secret_key.get_secret_value(),
+            tuple(key.get_secret_value() for key in settings.previous_secret_keys),
+        )
+
+    def derive(self, purpose: str) -> bytes:
+        """The current key for `purpose`."""
+        return _derive(self.secret, purpose)
+
+    def derive_all(self, purpose: str) -> tuple[bytes, ...]:
+        """The current and every previous key for `purpose`, newest first."""
+        return (self.derive(purpose), *(_derive(old, purpose) for old in self.previous))
+
+    @cached_property
+    def _identifier_key(self) -> bytes:
+        return self.derive("identifier-hash")
+
+    def identifier_hash(self, kind: str, value: str) -> str:
+        """A keyed hash of a normalised identifier (suppressed addresses, tombstones)."""
+        message = f"{kind}:{value}".encode()
+        return hmac.new(self._identifier_key, message, hashlib.sha256).hexdigest()

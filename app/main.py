@@ -1,0 +1,69 @@
+"""The ASGI application: create_app(settings) wires the lifespan, middleware and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import (
+    catalog,
+    customers,
+    decisions,
+    feeds,
+    health,
+    oauth,
+    preferences,
+    sends,
+    suppressions,
+    unsubscribe,
+)
+from app.api.metrics import time_requests
+from app.api.problems import install
+from app.auth.links import Links
+from app.consent.context import Context
+from app.db import create_db_engine
+from app.settings import Settings, get_settings
+from app.web.headers import security_headers
+
+ROUTERS = (
+    health.router,
+    oauth.router,
+    decisions.router,
+    sends.router,
+    catalog.router,
+    customers.router,
+    preferences.router,
+    suppressions.router,
+    feeds.router,
+    unsubscribe.router,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application; `settings` (default: from the environment) are read at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or get_settings()
+        engine = create_db_engine(resolved.database_url)
+        context = Context.from_settings(resolved)
+        app.state.settings = resolved
+        app.state.engine = engine
+        app.state.context = context
+        app.state.keys = context.keys
+        app.state.links = Links(context.keys, resolved.base_url)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="cmr", version="0.1.0", lifespan=lifespan)
+    install(app)
+    app.middleware("http")(security_headers)
+    app.middleware("http")(time_requests)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+app = create_app()

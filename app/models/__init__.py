@@ -1,0 +1,27 @@
+"""SQLModel tables, one module per aggregate."""
+
+from app.models.audit import AuditEvent, AuditHead
+from app.models.base import UTCDateTime, utcnow
+from app.models.catalog import Brand, CatalogSetting, ChannelSetting, Topic
+from app.models.client import ApiClient
+from app.models.customer import Customer, CustomerKey, Preference, Tombstone
+from app.models.send import Send
+from app.models.suppression import Suppression
+
+__all__ = [
+    "ApiClient",
+    "AuditEvent",
+    "AuditHead",
+    "Brand",
+    "CatalogSetting",
+    "ChannelSetting",
+    "Customer",
+    "CustomerKey",
+    "Preference",
+    "Send",
+    "Suppression",
+    "Tombstone",
+    "Topic",
+    "UTCDateTime",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Pages: the one Jinja2 environment and security headers."""
