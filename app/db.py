@@ -21,8 +21,14 @@ def is_sqlite(engine: Engine | Connection) -> bool:
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; on SQLite, WAL and a write lock taken at BEGIN for write sessions."""
     if url.startswith("sqlite"):
+        # Connections are opened once and kept: opening one (with its pragmas) costs more than
+        # most requests do.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=16,
+            max_overflow=48,
+            **kwargs,
         )
         _prepare_sqlite(engine)
         return engine
@@ -47,7 +53,10 @@ def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: this runs for every transaction.
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        )
 
 
 def writer(engine: Engine) -> Engine:

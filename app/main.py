@@ -19,13 +19,14 @@ from app.api import (
     suppressions,
     unsubscribe,
 )
-from app.api.metrics import time_requests
+from app.api.metrics import RequestTimer
 from app.api.problems import install
+from app.auth.deps import TokenCache
 from app.auth.links import Links
 from app.consent.context import Context
 from app.db import create_db_engine
 from app.settings import Settings, get_settings
-from app.web.headers import security_headers
+from app.web.headers import SecurityHeaders
 
 ROUTERS = (
     health.router,
@@ -54,13 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.context = context
         app.state.keys = context.keys
         app.state.links = Links(context.keys, resolved.base_url)
+        app.state.tokens = TokenCache()
         yield
         engine.dispose()
 
     app = FastAPI(title="cmr", version="0.1.0", lifespan=lifespan)
     install(app)
-    app.middleware("http")(security_headers)
-    app.middleware("http")(time_requests)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestTimer)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     previous_secret_keys: list[SecretStr] = []
     base_url: str = "http://127.0.0.1:8000"
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    catalog_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
     mail_backend: Literal["console", "file", "smtp"] = "console"
     mail_dir: Path = Path("mail")
     smtp_host: str = "localhost"

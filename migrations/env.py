@@ -15,12 +15,12 @@ target_metadata = SQLModel.metadata
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None  # noqa: S101  (set by app.migrate)
-    connectable = config.attributes.get("connection") or create_db_engine(url)
-    if hasattr(connectable, "connect"):
-        with connectable.connect() as connection:
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
             _run(connection)
-    else:
-        _run(connectable)
+    finally:
+        engine.dispose()
 
 
 def _run(connection: object) -> None:

@@ -65,5 +65,5 @@ def get_customer_export(
     ref: str, session: ReadSession, ctx: ContextDep, client: CustomerReader
 ) -> dict[str, Any]:
     """Everything held about the customer."""
-    del client
-    return export_customer(session, ctx=ctx, customer=get_customer(session, ref))
+    customer = get_customer(session, ref)
+    return export_customer(session, ctx=ctx, customer=customer, brands=client.brands)

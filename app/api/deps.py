@@ -14,7 +14,7 @@ from app.auth.principals import ClientPrincipal
 from app.consent.context import Context
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
     context: Context = request.app.state.context
     return context
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import Request, Response
 from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 DECISIONS = Counter(
     "cmr_decisions", "Decisions answered, by outcome and reason", ["outcome", "reason"]
@@ -19,19 +18,25 @@ LATENCY = Histogram(
 )
 
 
-def count_decision(outcome: str, reasons: tuple[str, ...]) -> None:
-    """Count one decision once per reason (once with reason "" when allowed)."""
+def count_decisions(outcome: str, reasons: tuple[str, ...], number: int = 1) -> None:
+    """Count `number` decisions once per reason (with reason "" when none is given)."""
     for reason in reasons or ("",):
-        DECISIONS.labels(outcome, reason).inc()
+        DECISIONS.labels(outcome, reason).inc(number)
 
 
-async def time_requests(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Middleware: observe each request's latency under its route template."""
-    start = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    path = getattr(route, "path", "unmatched")
-    LATENCY.labels(request.method, path).observe(time.perf_counter() - start)
-    return response
+class RequestTimer:
+    """ASGI middleware: observe each request's latency under its route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            LATENCY.labels(scope["method"], path).observe(time.perf_counter() - start)

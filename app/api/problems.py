@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from app.auth.errors import AuthError
@@ -17,6 +18,7 @@ from app.consent.errors import DomainError
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("cmr.api")
+LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 TITLES = {
     400: "Bad request",
@@ -29,6 +31,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     429: "Too many requests",
+    500: "Internal server error",
     503: "Service unavailable",
 }
 
@@ -57,17 +60,26 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     found = []
     for entry in error.errors():
         loc = list(entry.get("loc", ()))
-        if loc and loc[0] == "body":
+        # Named like the domain's own errors: ["items", 7, "topic"], ["limit"], ["ref"].
+        if loc and loc[0] in LOCATIONS:
             loc = loc[1:]
         found.append({"loc": loc, "msg": entry.get("msg", ""), "type": entry.get("type", "")})
     return found
 
 
-async def on_validation(_request: Request, error: Exception) -> JSONResponse:
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+async def on_validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101  (registered for it)
     errors = _validation_errors(error)
     if any(e["type"] == "json_invalid" for e in errors):
         return problem(400, "The body is not valid JSON.", errors=errors)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type and not _is_json(media_type) and any(e["loc"] == [] for e in errors):
+        # A body sent as something else than JSON was never parsed: say so, not "invalid".
+        return problem(415, "The body must be application/json.")
     return problem(422, "The request is invalid.", errors=errors)
 
 
@@ -92,11 +104,33 @@ async def on_database(_request: Request, error: Exception) -> JSONResponse:
     return problem(503, "The database is unavailable.", headers={"Retry-After": "5"})
 
 
+async def on_data(_request: Request, error: Exception) -> JSONResponse:
+    """A value the database refuses to store (a NUL character on PostgreSQL): the caller's."""
+    log.info("value refused by the database: %s", type(error).__name__)
+    return problem(422, "The request holds a value the database cannot store.")
+
+
+async def on_integrity(_request: Request, error: Exception) -> JSONResponse:
+    """A unique constraint lost to a concurrent request: the same clash as a checked one."""
+    log.info("integrity error: %s", type(error).__name__)
+    return problem(409, "The request conflicts with the current state; it may be retried.")
+
+
+async def on_unexpected(_request: Request, error: Exception) -> JSONResponse:
+    """A bug: still answered as problem details (Starlette logs and re-raises it)."""
+    del error
+    return problem(500, "An unexpected error occurred.")
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers on `app`."""
+    """Register the handlers on `app` (the most specific exception class wins)."""
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(AuthError, on_auth)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(OperationalError, on_database)
+    app.add_exception_handler(PoolTimeout, on_database)
     app.add_exception_handler(DBAPIError, on_database)
+    app.add_exception_handler(DataError, on_data)
+    app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
-from app.api.deps import ContextDep, WriteSession
+from app.api.deps import ContextDep, ReadSession, WriteSession
 from app.auth.links import Links
 from app.consent.errors import NotFound
-from app.consent.unsubscribe import SCOPES, Scope, unsubscribe
+from app.consent.unsubscribe import SCOPES, Scope, link_names, unsubscribe
 from app.models import utcnow
 from app.web.templates import templates
 
@@ -36,12 +37,15 @@ async def chosen_scope(request: Request) -> Scope:
     return value if value in SCOPES else "topic"
 
 
-def _page(request: Request, token: str, values: list[str], done: Scope | None) -> HTMLResponse:
+def _page(
+    request: Request, session: Session, token: str, values: list[str], done: Scope | None
+) -> HTMLResponse:
     _customer, brand, topic, channel = values
+    brand_name, topic_name = link_names(session, brand=brand, topic=topic)
     context: dict[str, Any] = {
         "token": token,
-        "brand": brand,
-        "topic": topic,
+        "brand": brand_name,
+        "topic": topic_name,
         "channel": channel,
         "done": done,
     }
@@ -49,9 +53,9 @@ def _page(request: Request, token: str, values: list[str], done: Scope | None) -
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
-def get_unsubscribe(token: str, request: Request) -> HTMLResponse:
+def get_unsubscribe(token: str, request: Request, session: ReadSession) -> HTMLResponse:
     """The page; changes nothing (mail scanners follow links)."""
-    return _page(request, token, link_values(request, token), None)
+    return _page(request, session, token, link_values(request, token), None)
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
@@ -75,4 +79,4 @@ def post_unsubscribe(
         scope=scope,
         now=utcnow(),
     )
-    return _page(request, token, values, scope)
+    return _page(request, session, token, values, scope)

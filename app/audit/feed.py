@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.audit.cursor import InvalidCursor, decode_cursor, encode_cursor
-from app.audit.record import ERASED, format_instant, restore_personal, unpack_sealed
+from app.audit.record import ERASED, restore_personal, unpack_sealed
 from app.audit.seal import Sealer
+from app.format import format_instant
 from app.keys import Keys
 from app.models import AuditEvent, Customer
 

@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from app.audit.actors import ACTOR_TYPES, Actor
 from app.audit.seal import Sealer
+from app.format import format_instant
 from app.models import AuditEvent, AuditHead
 from app.models.base import utcnow
 
@@ -64,8 +65,8 @@ def canonical_json(value: Any) -> str:
     )
 
 
-def format_instant(value: datetime) -> str:
-    """An instant as ISO 8601 UTC with microseconds: 2026-11-20T10:00:00.000000Z."""
+def hash_instant(value: datetime) -> str:
+    """An instant as the hash sees it: ISO 8601 UTC, always microseconds, `Z`."""
     if value.tzinfo is None:
         raise ValueError("naive datetime")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -74,7 +75,7 @@ def format_instant(value: datetime) -> str:
 def event_hash(values: Mapping[str, Any]) -> str:
     """The SHA-256 of an event's stored fields (`HASHED_FIELDS`), as record and verify see them."""
     payload = {name: values[name] for name in HASHED_FIELDS}
-    payload["at"] = format_instant(payload["at"])
+    payload["at"] = hash_instant(payload["at"])
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
@@ -242,7 +243,7 @@ def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise TypeError("naive datetime")
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return format_instant(value)
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from fastapi import Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlmodel import col
 
 from app.auth.errors import AuthError
 from app.auth.principals import ClientPrincipal
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Scope
-from app.auth.tokens import InvalidTokenError, verify_token
-from app.keys import Keys
+from app.auth.tokens import LEEWAY_SECONDS, InvalidTokenError, TokenClaims, verify_token
 from app.models.client import ApiClient
 from app.settings import Settings
 
@@ -43,33 +44,87 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-def authenticate(request: Request) -> ClientPrincipal:
-    """The client behind the request's bearer token, whatever its scopes.
+class TokenCache:
+    """Tokens whose signature was checked, with their claims: a token is checked once, not per
+    request (its lifetime still is). Bounded; one per application, since keys differ."""
 
-    The token's signature, issuer and lifetime are checked, then the client's row (one lookup by
-    primary key): a disabled client's tokens stop working at once, and scopes or brands taken
-    from it count from the next request.
-    """
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._claims: dict[str, TokenClaims] = {}
+
+    def get(self, token: str) -> TokenClaims | None:
+        return self._claims.get(token)
+
+    def keep(self, token: str, claims: TokenClaims) -> None:
+        if len(self._claims) >= self._size:
+            self._claims.clear()
+        self._claims[token] = claims
+
+
+def token_claims(request: Request) -> TokenClaims:
+    """The checked claims of the request's bearer token (no I/O); a 401 `AuthError` otherwise."""
     state = request.app.state
-    keys: Keys = state.keys
-    settings: Settings = state.settings
-    engine: Engine = state.engine
-    try:
-        claims = verify_token(bearer_token(request), keys=keys, issuer=settings.base_url)
-    except InvalidTokenError as error:
-        raise AuthError(401, "The access token is invalid or expired.", "invalid_token") from error
-    query = select(col(ApiClient.disabled_at), col(ApiClient.scopes), col(ApiClient.brands)).where(
-        col(ApiClient.id) == claims.client_id
-    )
-    with engine.connect() as connection:
-        row = connection.execute(query).one_or_none()
+    token = bearer_token(request)
+    cache: TokenCache | None = getattr(state, "tokens", None)
+    claims = None if cache is None else cache.get(token)
+    if claims is None:
+        settings: Settings = state.settings
+        try:
+            claims = verify_token(token, keys=state.keys, issuer=settings.base_url)
+        except InvalidTokenError as error:
+            raise AuthError(
+                401, "The access token is invalid or expired.", "invalid_token"
+            ) from error
+        if cache is not None:
+            cache.keep(token, claims)
+    elif claims.expires_at <= datetime.now(UTC) - timedelta(seconds=LEEWAY_SECONDS):
+        raise AuthError(401, "The access token is invalid or expired.", "invalid_token")
+    return claims
+
+
+# Built once: composing a statement costs more than running it.
+CLIENT = select(col(ApiClient.disabled_at), col(ApiClient.scopes), col(ApiClient.brands)).where(
+    col(ApiClient.id) == bindparam("client_id")
+)
+
+
+def client_principal(
+    connection: Connection, claims: TokenClaims, needed: frozenset[str] = frozenset()
+) -> ClientPrincipal:
+    """The client of `claims`, read now: a disabled client's tokens stop working at once, and
+    scopes or brands taken from it count from the next request. 403 without a `needed` scope."""
+    row = connection.execute(CLIENT, {"client_id": claims.client_id}).one_or_none()
     if row is None or row.disabled_at is not None:
         raise AuthError(401, "The client of this token is disabled.", "invalid_token")
-    return ClientPrincipal(
+    principal = ClientPrincipal(
         client_id=claims.client_id,
         scopes=claims.scopes & frozenset(row.scopes),
         brands=frozenset(row.brands) if row.brands is not None else None,
     )
+    if missing := sorted(needed - principal.scopes):
+        raise AuthError(
+            403, f"This token lacks the scope {' '.join(missing)}.", "insufficient_scope"
+        )
+    return principal
+
+
+def authenticate(request: Request, needed: frozenset[str] = frozenset()) -> ClientPrincipal:
+    """The client behind the request's bearer token, holding every `needed` scope."""
+    claims = token_claims(request)
+    engine: Engine = request.app.state.engine
+    with engine.connect() as connection:
+        return client_principal(connection, claims, needed)
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """A checked token whose client is still to be read, in the route's own transaction."""
+
+    claims: TokenClaims
+    needed: frozenset[str]
+
+    def principal(self, connection: Connection) -> ClientPrincipal:
+        return client_principal(connection, self.claims, self.needed)
 
 
 def require_scope(*scopes: Scope) -> Callable[..., ClientPrincipal]:
@@ -84,11 +139,20 @@ def require_scope(*scopes: Scope) -> Callable[..., ClientPrincipal]:
         # A default, not Annotated: the scopes are local, which a string annotation cannot see.
         _header: str | None = Security(oauth2_scheme, scopes=sorted(needed)),
     ) -> ClientPrincipal:
-        principal = authenticate(request)
-        if missing := sorted(needed - principal.scopes):
-            raise AuthError(
-                403, f"This token lacks the scope {' '.join(missing)}.", "insufficient_scope"
-            )
-        return principal
+        return authenticate(request, needed)
+
+    return dependency
+
+
+def require_bearer(*scopes: Scope) -> Callable[..., Awaitable[Bearer]]:
+    """Like `require_scope`, but the client is read by the route in its own transaction: for the
+    decision path, where one trip to a worker thread and one connection per request count."""
+    needed = frozenset(scopes)
+
+    async def dependency(
+        request: Request,
+        _header: str | None = Security(oauth2_scheme, scopes=sorted(needed)),
+    ) -> Bearer:
+        return Bearer(token_claims(request), needed)
 
     return dependency

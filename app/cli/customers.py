@@ -41,6 +41,9 @@ def import_command(
             raise typer.Exit(1) from error
     for line, message in report.errors:
         console.print(f"line {line}: {message}", markup=False, highlight=False)
-    typer.echo(f"{report.created} created, {report.updated} updated, {len(report.errors)} bad rows")
+    typer.echo(
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.errors)} bad rows"
+    )
     if report.errors:
         raise typer.Exit(1)

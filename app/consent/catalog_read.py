@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Collection, Sequence
 from types import MappingProxyType
 from typing import Any, cast
@@ -124,27 +126,41 @@ class CatalogCache:
     that sees another revision.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, recheck_seconds: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._entry: tuple[int | None, CatalogFacts] | None = None
+        self._recheck = recheck_seconds
+        self._checked_at = -math.inf
 
     def get(self, session: Session) -> CatalogFacts:
-        """The facts for the revision `session` sees."""
-        revision = catalog_revision(session)
+        """The facts for the revision `session` sees.
+
+        With `recheck_seconds`, the revision is looked up at most that often: a catalog applied
+        by another process is seen that much later, and each request saves a query.
+        """
+        now = time.monotonic()
         with self._lock:
             entry = self._entry
+            fresh = now - self._checked_at < self._recheck
+        if entry is not None and fresh:
+            return entry[1]
+        revision = catalog_revision(session)
         if entry is not None and entry[0] == revision:
+            with self._lock:
+                self._checked_at = now
             return entry[1]
         # Read outside the lock: facts at least as new as `revision` (the reads follow it).
         facts = load_catalog_facts(session)
         with self._lock:
             self._entry = (revision, facts)
+            self._checked_at = now
         return facts
 
     def clear(self) -> None:
         """Forget the cached facts (tests that roll back a catalog change)."""
         with self._lock:
             self._entry = None
+            self._checked_at = -math.inf
 
 
 catalog_cache = CatalogCache()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.audit import Sealer
 from app.consent.catalog import CatalogCache
+from app.consent.facts import CustomerCache
 from app.keys import Keys
 from app.settings import Settings
 
@@ -17,6 +18,7 @@ class Context:
     keys: Keys
     sealer: Sealer
     catalog: CatalogCache
+    customers: CustomerCache
     base_url: str
 
     @classmethod
@@ -25,6 +27,7 @@ class Context:
         return cls(
             keys=keys,
             sealer=Sealer(keys),
-            catalog=CatalogCache(),
+            catalog=CatalogCache(settings.catalog_recheck_seconds),
+            customers=CustomerCache(),
             base_url=settings.base_url.rstrip("/"),
         )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -114,6 +115,15 @@ def _check_unique(session: Session, values: Mapping[str, Any], customer_id: str 
             )
 
 
+def _flush_identity(session: Session) -> None:
+    """Flush identity changes; an identifier a concurrent request took meanwhile is a 409."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict("another customer has this external_id or email") from error
+
+
 def put_customer(
     session: Session,
     *,
@@ -130,7 +140,10 @@ def put_customer(
     if customer is None:
         if parsed.kind not in ("ext", "email"):
             raise NotFound("no customer matches this reference")
-        seeded = {"external_id" if parsed.kind == "ext" else "email": parsed.value}
+        field = "external_id" if parsed.kind == "ext" else "email"
+        if field in changes and changes[field] != parsed.value:
+            raise ValidationFailed.at((field,), f"differs from the reference's {field}")
+        seeded = {field: parsed.value}
         return create_customer(
             session, ctx=ctx, values={**seeded, **changes}, actor=actor, source=source
         ), True
@@ -149,7 +162,7 @@ def create_customer(
         session.scalar(select(func.count()).where(col(Tombstone.hash).in_(hashes)))
     )
     session.add(customer)
-    session.flush()
+    _flush_identity(session)
     session.add(
         Preference(
             customer_id=customer.id, document={"no_marketing": True} if erased_before else {}
@@ -189,6 +202,7 @@ def update_customer(
     _check_unique(session, changed, customer.id)
     for field, value in changed.items():
         setattr(customer, field, [] if field == "push_tokens" and value is None else value)
+    _flush_identity(session)
     preference = session.get(Preference, customer.id, with_for_update=True)
     assert preference is not None  # noqa: S101  (created with the customer)
     withdrawn = [c for f in changed for c in ADDRESS_CHANNELS.get(f, ())]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -25,14 +26,15 @@ from app.consent.facts import (
     CustomerRecord,
     chunks,
     customer_facts,
+    find_customers,
     load_customers,
     load_sends,
     load_suppressions,
     longest_cap,
 )
-from app.consent.identity import InvalidIdentifier, Reference, RefKind, parse_reference
+from app.consent.identity import InvalidIdentifier, Reference, parse_reference
 from app.consent.schemas import BatchBody, DecisionItem
-from app.models import Customer, Preference, Send
+from app.models import Send
 from app.models.send import CANCELLED, RELEASED, RESERVED
 
 MAX_AHEAD = timedelta(days=366)
@@ -49,6 +51,8 @@ class Ask:
     request: DecisionRequest
     reserve: bool
     message_id: str | None
+    # False when send_at defaulted to now: a repeated reservation then names no other time.
+    timed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,50 +138,14 @@ def _validate(
             )
     if len(errors) > count or ref is None or brand is None or topic is None or channel is None:
         return None
-    return Ask(ref, DecisionRequest(brand, topic, channel, send_at), reserve, item.message_id)
+    timed = item.send_at is not None or batch.send_at is not None
+    request = DecisionRequest(brand, topic, channel, send_at)
+    return Ask(ref, request, reserve, item.message_id, timed)
 
 
 def resolve(session: Session, refs: Sequence[Reference]) -> dict[Reference, str]:
     """The live customer id of each reference that names exactly one customer."""
-    by_kind: dict[RefKind, set[str]] = {}
-    for ref in refs:
-        by_kind.setdefault(ref.kind, set()).add(ref.value)
-    columns = {
-        "id": col(Customer.id),
-        "ext": col(Customer.external_id),
-        "email": col(Customer.email),
-        "tel": col(Customer.phone),
-    }
-    found: dict[Reference, str] = {}
-    for kind, values in by_kind.items():
-        column: Any = columns[kind]
-        matches: dict[str, list[str]] = {}
-        for part in chunks(sorted(values)):
-            rows = session.execute(
-                select(column, col(Customer.id)).where(
-                    column.in_(part),
-                    col(Customer.erased_at).is_(None),
-                )
-            )
-            for value, customer_id in rows:
-                matches.setdefault(value, []).append(customer_id)
-        for value, ids in matches.items():
-            if len(ids) == 1:
-                found[Reference(kind, value)] = ids[0]
-    return found
-
-
-def lock_customers(session: Session, ids: Sequence[str]) -> None:
-    """Serialise reservations per customer: row locks on PostgreSQL (SQLite locked at BEGIN)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return
-    for part in chunks(sorted(set(ids))):
-        session.execute(
-            select(col(Preference.customer_id))
-            .where(col(Preference.customer_id).in_(part))
-            .order_by(col(Preference.customer_id))
-            .with_for_update()
-        ).all()
+    return {ref: record.id for ref, record in find_customers(session, refs).items()}
 
 
 def decide_asks(
@@ -185,25 +153,27 @@ def decide_asks(
 ) -> list[Answer]:
     """Decide in order; each reservation is stored and seen by the asks after it."""
     catalog = ctx.catalog.get(session)
-    ids = resolve(session, [a.ref for a in asks])
+    found = find_customers(session, [a.ref for a in asks], ctx.customers)
     reserving = any(a.reserve for a in asks)
-    if reserving:
-        lock_customers(session, list(ids.values()))
-    records = load_customers(session, list(ids.values()))
+    if reserving:  # read again under the customers' locks, so the cap check holds
+        fresh = load_customers(session, [r.id for r in found.values()], ctx.customers, lock=True)
+        found = {ref: fresh[r.id] for ref, r in found.items() if r.id in fresh}
+    records = {record.id: record for record in found.values()}
     suppressions = load_suppressions(session, ctx.keys, records.values())
-    sends = load_sends(session, _cap_horizons(catalog, asks, ids, records))
+    sends = load_sends(session, _cap_horizons(catalog, asks, found))
     stored = _stored_sends(session, client_id, asks) if reserving else {}
     facts: dict[str, CustomerFacts] = {}
     answers: list[Answer] = []
     for ask in asks:
         topic = catalog.topics[(ask.request.brand, ask.request.topic)]
         marketing = topic.kind == "marketing"
-        customer_id = ids.get(ask.ref)
-        record = records.get(customer_id) if customer_id else None
+        record = found.get(ask.ref)
+        earlier = stored.get(ask.message_id) if ask.reserve and ask.message_id else None
         if record is None:
+            if earlier is not None:  # the message_id names a send to a live customer
+                raise Conflict(f"message_id {earlier.message_id!r} was used for another send")
             answers.append(Answer(UNKNOWN, None, False, marketing))
             continue
-        earlier = stored.get(ask.message_id) if ask.reserve and ask.message_id else None
         if earlier is not None:
             _check_same(earlier, ask, record.id)
             if earlier.status not in (RELEASED, CANCELLED):
@@ -211,7 +181,9 @@ def decide_asks(
                 continue
         customer = facts.get(record.id)
         if customer is None:
-            customer = facts[record.id] = customer_facts(record, suppressions.get(record.id, {}))
+            customer = facts[record.id] = customer_facts(
+                record, suppressions.get(record.id, {}), ctx.customers
+            )
         own = sends.get(record.id, [])
         decision = decide(catalog, customer, own, ask.request)
         reserved = ask.reserve and decision.outcome == "allow"
@@ -219,28 +191,36 @@ def decide_asks(
             assert ask.message_id is not None  # noqa: S101  (validated)
             if earlier is not None:
                 earlier.status = RESERVED
+                earlier.send_at = ask.request.send_at
             else:
                 stored[ask.message_id] = _reserve(session, client_id, record.id, ask, marketing)
             if marketing:
                 own.append(SendFacts(ask.request.brand, ask.request.send_at))
         answers.append(Answer(decision, record, reserved, marketing))
+    if reserving:
+        try:
+            session.flush()  # the new sends in one go: inserts batch
+        except IntegrityError as error:
+            # Another transaction stored one of these message_ids for another customer (the
+            # customer lock serialises only the same customer's reservations).
+            raise Conflict("a message_id was used for another send") from error
     return answers
 
 
 def _cap_horizons(
-    catalog: CatalogFacts,
-    asks: Sequence[Ask],
-    ids: Mapping[Reference, str],
-    records: Mapping[str, CustomerRecord],
+    catalog: CatalogFacts, asks: Sequence[Ask], found: Mapping[Reference, CustomerRecord]
 ) -> dict[str, datetime]:
     """Per customer, the earliest send that can matter to a cap of theirs."""
     horizons: dict[str, datetime] = {}
+    periods: dict[tuple[str, str], timedelta | None] = {}
     for ask in asks:
-        customer_id = ids.get(ask.ref)
-        record = records.get(customer_id) if customer_id else None
+        record = found.get(ask.ref)
         if record is None:
             continue
-        period = longest_cap(record.document, [catalog.brands[ask.request.brand].cap])
+        key = (record.id, ask.request.brand)
+        if key not in periods:
+            periods[key] = longest_cap(record.document, [catalog.brands[ask.request.brand].cap])
+        period = periods[key]
         if period is None:
             continue
         since = ask.request.send_at - period
@@ -261,15 +241,17 @@ def _stored_sends(session: Session, client_id: str, asks: Sequence[Ask]) -> dict
 
 
 def _check_same(send: Send, ask: Ask, customer_id: str) -> None:
-    """A message_id names one send: the same customer, brand, topic, channel and send_at."""
+    """A message_id names one send: the same customer, brand, topic, channel and send_at.
+
+    A repeat without send_at (now, by default) is a retry of the same request, not another time.
+    """
     request = ask.request
-    same = (send.customer_id, send.brand, send.topic, send.channel, send.send_at) == (
+    same = (send.customer_id, send.brand, send.topic, send.channel) == (
         customer_id,
         request.brand,
         request.topic,
         request.channel,
-        request.send_at,
-    )
+    ) and (send.send_at == request.send_at or not ask.timed)
     if not same:
         raise Conflict(f"message_id {send.message_id!r} was used for another send")
 
@@ -288,5 +270,4 @@ def _reserve(session: Session, client_id: str, customer_id: str, ask: Ask, marke
         status=RESERVED,
     )
     session.add(send)
-    session.flush()
     return send

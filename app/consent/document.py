@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from app.consent.errors import ValidationFailed, field_error
 from app.consent.vocabulary import CapModel, Channel, Day, Depth, QuietWindowModel
@@ -14,7 +26,19 @@ from app.format import format_instant
 READ_ONLY = ("customer", "version", "updated_at")
 
 
-Instant = Annotated[AwareDatetime, PlainSerializer(format_instant, when_used="json")]
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC; one before year 1 or after 9999 there is refused, not a crash."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_range", "must be an instant within years 1-9999 UTC"
+        ) from None
+
+
+Instant = Annotated[
+    AwareDatetime, AfterValidator(_in_utc), PlainSerializer(format_instant, when_used="json")
+]
 
 
 class _Strict(BaseModel):
@@ -23,7 +47,7 @@ class _Strict(BaseModel):
 
 class ConsentDoc(_Strict):
     consented_at: Instant
-    notice_version: int
+    notice_version: StrictInt
     expires_at: Instant | None = None
 
 
@@ -41,7 +65,7 @@ class BrandDoc(_Strict):
 
 
 class ChannelDoc(_Strict):
-    enabled: bool = True
+    enabled: StrictBool = True
     quiet_hours: list[QuietWindowModel] | None = None
     quiet_days: list[Day] | None = None
 
@@ -50,7 +74,7 @@ class PreferencesDoc(_Strict):
     """The document as stored: without `customer`, `version` and `updated_at`."""
 
     channels: dict[Channel, ChannelDoc] = {}
-    no_marketing: bool = False
+    no_marketing: StrictBool = False
     paused_until: Instant | None = None
     global_cap: CapModel | None = None
     brands: dict[str, BrandDoc] = {}

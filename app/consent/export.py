@@ -11,18 +11,25 @@ from sqlmodel import col
 from app.audit import EventFilter, audit_listing
 from app.consent.context import Context
 from app.consent.customers import customer_view
+from app.consent.preferences import render
 from app.format import format_instant
 from app.models import Customer, Preference, Send
 
 PAGE = 1000
 
 
-def export_customer(session: Session, *, ctx: Context, customer: Customer) -> dict[str, Any]:
-    """Identity, preferences, sends and the history of changes, personal data readable."""
+def export_customer(
+    session: Session, *, ctx: Context, customer: Customer, brands: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Identity, preferences, sends and the history of changes, personal data readable.
+
+    A client limited to `brands` sees only those brands, as in documents and feeds.
+    """
     preference = session.get(Preference, customer.id)
-    sends = session.scalars(
-        select(Send).where(col(Send.customer_id) == customer.id).order_by(col(Send.send_at))
-    )
+    query = select(Send).where(col(Send.customer_id) == customer.id)
+    if brands is not None:
+        query = query.where(col(Send.brand).in_(sorted(brands)))
+    sends = session.scalars(query.order_by(col(Send.send_at), col(Send.id)))
     history: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -37,12 +44,14 @@ def export_customer(session: Session, *, ctx: Context, customer: Customer) -> di
         history.extend(page)
         if len(page) < PAGE:
             break
+    if brands is not None:
+        history = [_limit_brands(e, brands) for e in history if _brand_allowed(e, brands)]
     return {
         "customer": customer_view(customer),
         "created_at": format_instant(customer.created_at),
         "preferences": None
         if preference is None
-        else {**preference.document, "version": preference.version},
+        else {k: v for k, v in render(customer, preference, brands).items() if k != "customer"},
         "sends": [
             {
                 "message_id": s.message_id,
@@ -56,3 +65,21 @@ def export_customer(session: Session, *, ctx: Context, customer: Customer) -> di
         ],
         "history": history,
     }
+
+
+def _brand_allowed(event: dict[str, Any], brands: frozenset[str]) -> bool:
+    # An event about one brand (a cancelled send, a brand's suppression) names it as `brand`.
+    for name in ("after", "before"):
+        value = event[name]
+        if isinstance(value, dict) and isinstance(value.get("brand"), str):
+            return value["brand"] in brands
+    return True
+
+
+def _limit_brands(event: dict[str, Any], brands: frozenset[str]) -> dict[str, Any]:
+    for name in ("before", "after"):
+        value = event[name]
+        if isinstance(value, dict) and isinstance(value.get("brands"), dict):
+            shown = {k: v for k, v in value["brands"].items() if k in brands}
+            event[name] = {**value, "brands": shown}
+    return event

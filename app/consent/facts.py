@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import BindParameter, Select, Text, bindparam, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -23,7 +25,7 @@ from app.consent.engine import (
     SuppressionReason,
     TopicPrefs,
 )
-from app.consent.identity import PHONE_CHANNELS, postal_text, zone
+from app.consent.identity import PHONE_CHANNELS, Reference, RefKind, postal_text, zone
 from app.consent.vocabulary import DAY_NUMBERS
 from app.keys import Keys
 from app.models import Customer, Preference, Send
@@ -64,15 +66,39 @@ class CustomerRecord:
 
 CUSTOMER_COLUMNS = (
     col(Customer.id),
+    col(Preference.version),
     col(Customer.external_id),
     col(Customer.email),
     col(Customer.phone),
-    col(Customer.push_tokens),
-    col(Customer.postal_address),
+    # JSON as text: parsed only when the customer at this version is not cached yet.
+    sql_cast(col(Customer.push_tokens), Text),
+    sql_cast(col(Customer.postal_address), Text),
     col(Customer.timezone),
-    col(Preference.document),
-    col(Preference.version),
+    sql_cast(col(Preference.document), Text),
 )
+
+
+class CustomerCache:
+    """Customers as read at a version, and their engine facts; `version` moves with every change
+    to identity or preferences, so an entry never goes stale. Bounded; safe across threads."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._records: dict[tuple[str, int], CustomerRecord] = {}
+        self._facts: dict[tuple[str, int], CustomerFacts] = {}
+
+    def record(self, key: tuple[str, int]) -> CustomerRecord | None:
+        return self._records.get(key)
+
+    def facts(self, key: tuple[str, int]) -> CustomerFacts | None:
+        return self._facts.get(key)
+
+    def keep(self, key: tuple[str, int], record: CustomerRecord, facts: CustomerFacts) -> None:
+        if len(self._records) >= self._size:
+            self._records.clear()  # rarely: simpler and cheaper than tracking recency
+            self._facts.clear()
+        self._records[key] = record
+        self._facts[key] = facts
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -81,59 +107,132 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield values[start : start + size]
 
 
-def load_customers(session: Session, ids: Sequence[str]) -> dict[str, CustomerRecord]:
-    """The live customers among `ids`, with their preferences."""
+def customer_rows() -> Select[*tuple[Any, ...]]:
+    """The select of live customers with their preferences (filter it by id or identifier)."""
+    return (
+        select(*CUSTOMER_COLUMNS)
+        .join(Preference, col(Preference.customer_id) == col(Customer.id))
+        .where(col(Customer.erased_at).is_(None))
+    )
+
+
+def customer_record(row: Sequence[Any], cache: CustomerCache | None = None) -> CustomerRecord:
+    """A row of `customer_rows` as a record, from the cache when it holds this version."""
+    key = (row[0], row[1])
+    if cache is not None and (cached := cache.record(key)) is not None:
+        return cached
+    postal = None if row[6] is None else json.loads(row[6])
+    record = CustomerRecord(
+        id=row[0],
+        version=row[1],
+        external_id=row[2],
+        email=row[3],
+        phone=row[4],
+        push_tokens=tuple(json.loads(row[5]) if row[5] else ()),
+        postal=None if postal is None else postal_text(postal),
+        timezone=row[7],
+        document=json.loads(row[8]),
+    )
+    if cache is not None:
+        cache.keep(key, record, customer_facts(record, {}))
+    return record
+
+
+# Built once: composing a statement costs more than running it.
+VALUES: BindParameter[Any] = bindparam("values", expanding=True)
+CUSTOMERS_BY = {
+    kind: customer_rows().add_columns(column).where(column.in_(VALUES))
+    for kind, column in (
+        ("id", col(Customer.id)),
+        ("ext", col(Customer.external_id)),
+        ("email", col(Customer.email)),
+        ("tel", col(Customer.phone)),
+    )
+}
+CUSTOMERS_LOCKED = (
+    CUSTOMERS_BY["id"].order_by(col(Customer.id)).with_for_update(of=col(Preference.customer_id))
+)
+SUPPRESSIONS = select(
+    col(SuppressionRow.channel),
+    col(SuppressionRow.address_hash),
+    col(SuppressionRow.reason),
+    col(SuppressionRow.brand),
+).where(
+    col(SuppressionRow.address_hash).in_(VALUES),
+    col(SuppressionRow.lifted_at).is_(None),
+)
+SENDS = select(col(Send.customer_id), col(Send.brand), col(Send.send_at)).where(
+    col(Send.customer_id).in_(VALUES),
+    col(Send.marketing).is_(True),
+    col(Send.status).in_(COUNTING),
+    col(Send.send_at) >= bindparam("earliest"),
+)
+
+
+def load_customers(
+    session: Session, ids: Sequence[str], cache: CustomerCache | None = None, *, lock: bool = False
+) -> dict[str, CustomerRecord]:
+    """The live customers among `ids`, with their preferences.
+
+    `lock`: their preference rows stay locked until the transaction ends (PostgreSQL; SQLite's
+    write transactions hold the whole database), taken in id order so that batches never
+    deadlock each other.
+    """
     found: dict[str, CustomerRecord] = {}
+    connection = session.connection()
+    locking = lock and connection.dialect.name != "sqlite"
+    query = CUSTOMERS_LOCKED if locking else CUSTOMERS_BY["id"]
     for part in chunks(sorted(set(ids))):
-        rows = session.execute(
-            select(*CUSTOMER_COLUMNS)
-            .join(Preference, col(Preference.customer_id) == col(Customer.id))
-            .where(col(Customer.id).in_(part), col(Customer.erased_at).is_(None))
-        )
-        for row in rows:
-            found[row[0]] = CustomerRecord(
-                id=row[0],
-                external_id=row[1],
-                email=row[2],
-                phone=row[3],
-                push_tokens=tuple(row[4] or ()),
-                postal=None if row[5] is None else postal_text(row[5]),
-                timezone=row[6],
-                document=row[7],
-                version=row[8],
-            )
+        for row in connection.execute(query, {"values": list(part)}):
+            found[row[0]] = customer_record(row, cache)
+    return found
+
+
+def find_customers(
+    session: Session, refs: Iterable[Reference], cache: CustomerCache | None = None
+) -> dict[Reference, CustomerRecord]:
+    """The live customer each reference names; a phone number of several customers names none."""
+    by_kind: dict[RefKind, set[str]] = {}
+    for ref in refs:
+        by_kind.setdefault(ref.kind, set()).add(ref.value)
+    found: dict[Reference, CustomerRecord] = {}
+    ambiguous: set[Reference] = set()
+    connection = session.connection()
+    for kind, values in by_kind.items():
+        for part in chunks(sorted(values)):
+            for row in connection.execute(CUSTOMERS_BY[kind], {"values": list(part)}):
+                ref = Reference(kind, row[-1])
+                if ref in found:
+                    ambiguous.add(ref)
+                found[ref] = customer_record(row, cache)
+    for ref in ambiguous:
+        del found[ref]
     return found
 
 
 def load_suppressions(
-    session: Session, keys: Keys, customers: Iterable[CustomerRecord]
+    session: Session, keys: Keys, customers: Collection[CustomerRecord]
 ) -> dict[str, dict[str, tuple[Suppression, ...]]]:
     """Active suppressions per customer id and channel.
 
     A channel with several addresses (push tokens) counts as suppressed only by what blocks
     every one of them.
     """
-    wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for record in customers:
-        for channel, addresses in record.addresses().items():
-            for address in addresses:
-                key = (channel, keys.identifier_hash(channel, address))
-                wanted.setdefault(key, []).append((record.id, channel))
+    # The keyed hash covers the channel too: one hash names one (channel, address).
+    wanted = sorted(
+        {
+            keys.identifier_hash(channel, address)
+            for record in customers
+            for channel, addresses in record.addresses().items()
+            for address in addresses
+        }
+    )
     per_address: dict[tuple[str, str], list[Suppression]] = {}
-    pairs = list(wanted)
-    for part in chunks(pairs):
-        rows = session.execute(
-            select(
-                col(SuppressionRow.channel),
-                col(SuppressionRow.address_hash),
-                col(SuppressionRow.reason),
-                col(SuppressionRow.brand),
-            ).where(
-                tuple_(col(SuppressionRow.channel), col(SuppressionRow.address_hash)).in_(part),
-                col(SuppressionRow.lifted_at).is_(None),
-            )
-        )
-        for channel, address_hash, reason, brand in rows:
+    connection = session.connection()
+    for part in chunks(wanted):
+        for channel, address_hash, reason, brand in connection.execute(
+            SUPPRESSIONS, {"values": list(part)}
+        ):
             per_address.setdefault((channel, address_hash), []).append(
                 Suppression(reason=cast(SuppressionReason, reason), brand=brand)
             )
@@ -155,16 +254,10 @@ def load_suppressions(
 def load_sends(session: Session, since: Mapping[str, datetime]) -> dict[str, list[SendFacts]]:
     """Marketing sends that count against caps, per customer id, from `since[id]` on."""
     result: dict[str, list[SendFacts]] = {customer: [] for customer in since}
+    connection = session.connection()
     for part in chunks(list(since)):
         earliest = min(since[c] for c in part)
-        rows = session.execute(
-            select(col(Send.customer_id), col(Send.brand), col(Send.send_at)).where(
-                col(Send.customer_id).in_(part),
-                col(Send.marketing).is_(True),
-                col(Send.status).in_(COUNTING),
-                col(Send.send_at) >= earliest,
-            )
-        )
+        rows = connection.execute(SENDS, {"values": list(part), "earliest": earliest})
         for customer_id, brand, at in rows:
             if at >= since[customer_id]:
                 result[customer_id].append(SendFacts(brand=brand, at=at))
@@ -183,9 +276,14 @@ def longest_cap(document: Mapping[str, Any], brand_caps: Iterable[Cap | None]) -
 
 
 def customer_facts(
-    record: CustomerRecord, suppressions: Mapping[str, tuple[Suppression, ...]]
+    record: CustomerRecord,
+    suppressions: Mapping[str, tuple[Suppression, ...]],
+    cache: CustomerCache | None = None,
 ) -> CustomerFacts:
     """The engine's view of a customer, from the stored document (already validated)."""
+    cached = None if cache is None else cache.facts((record.id, record.version))
+    if cached is not None:
+        return replace(cached, suppressions=suppressions) if suppressions else cached
     doc = record.document
     return CustomerFacts(
         timezone=zone(record.timezone) if record.timezone else None,

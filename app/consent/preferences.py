@@ -68,11 +68,11 @@ def patch_preferences(
     """
     patch = dict(body)
     evidence = _evidence(patch.pop("evidence", None))
+    if evidence is not None and evidence.captured_at is None:
+        evidence = evidence.model_copy(update={"captured_at": now})
     _refuse_read_only(patch)
     if brands is not None:
-        for brand in patch.get("brands") or {}:
-            if brand not in brands:
-                raise Forbidden(f"this client may not act for brand {brand!r}")
+        patch = _limit_to_brands(patch, brands)
     preference = session.scalars(
         select(Preference).where(col(Preference.customer_id) == customer.id).with_for_update()
     ).one()
@@ -165,10 +165,30 @@ def _evidence(raw: Any) -> Evidence | None:
         ) from error
 
 
+def _limit_to_brands(patch: dict[str, Any], brands: frozenset[str]) -> dict[str, Any]:
+    """A brand-limited client acts only on its brands: 403 for another one.
+
+    It sees only its brands, so `"brands": null` removes those and leaves the others alone.
+    """
+    value = patch.get("brands")
+    if "brands" in patch and value is None:
+        return {**patch, "brands": dict.fromkeys(sorted(brands))}
+    if isinstance(value, dict):
+        for brand in value:
+            if brand not in brands:
+                raise Forbidden(f"this client may not act for brand {brand!r}")
+    return patch
+
+
+def _members(value: Any) -> dict[str, Any]:
+    """`value` if it is an object, else nothing (its shape is checked with the document)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _refuse_read_only(patch: Mapping[str, Any]) -> None:
     errors = [field_error((key,), "read-only", "read_only") for key in READ_ONLY if key in patch]
-    for brand, body in (patch.get("brands") or {}).items():
-        for topic, topic_body in ((body or {}).get("topics") or {}).items():
+    for brand, body in _members(patch.get("brands")).items():
+        for topic, topic_body in _members(_members(body).get("topics")).items():
             if isinstance(topic_body, dict) and "consents" in topic_body:
                 errors.append(
                     field_error(
@@ -188,15 +208,16 @@ def _check_catalog(
     errors: list[dict[str, Any]] = []
     for brand, body in (patch.get("brands") or {}).items():
         if brand not in catalog.brands:
-            errors.append(field_error(("brands", brand), "unknown brand", "catalog"))
+            if body is not None:  # removing what is held about a retired brand is allowed
+                errors.append(field_error(("brands", brand), "unknown brand", "catalog"))
             continue
         for topic, topic_patch in ((body or {}).get("topics") or {}).items():
             loc: Loc = ("brands", brand, "topics", topic)
             facts = catalog.topics.get((brand, topic))
+            if topic_patch is None:
+                continue  # removing a retired topic's choice is allowed (and may loosen)
             if facts is None:
                 errors.append(field_error(loc, "unknown topic", "catalog"))
-                continue
-            if topic_patch is None:
                 continue
             result = after.get("brands", {}).get(brand, {}).get("topics", {}).get(topic, {})
             if facts.kind == "essential" and "choice" in topic_patch:
@@ -240,13 +261,20 @@ def _consents(
     evidence: Evidence,
     now: datetime,
 ) -> list[Loc]:
-    """Give (or renew) consent for every opt_in topic the patch itself switches on."""
+    """Give (or renew) consent for every opt_in topic the patch itself switches on.
+
+    None while the customer objects to all marketing: that withdrew every consent.
+    """
     given: list[Loc] = []
+    if after.get("no_marketing"):
+        return given
     captured = evidence.captured_at or now
     for brand, body in (patch.get("brands") or {}).items():
         for topic, topic_patch in ((body or {}).get("topics") or {}).items():
+            if (topic_patch or {}).get("choice") != "on":
+                continue
             facts = catalog.topics[(brand, topic)]
-            if facts.basis != "opt_in" or (topic_patch or {}).get("choice") != "on":
+            if facts.basis != "opt_in":
                 continue
             row = session.get(Topic, (brand, topic))
             assert row is not None  # noqa: S101  (live in the catalog)

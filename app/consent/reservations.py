@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.audit import Actor, record
 from app.consent.context import Context
 from app.consent.decisions import resolve
-from app.consent.engine import DecisionRequest, decide
+from app.consent.engine import CatalogFacts, DecisionRequest, decide
 from app.consent.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
-from app.consent.facts import customer_facts, load_customers, load_suppressions
-from app.consent.identity import InvalidIdentifier, parse_reference
+from app.consent.facts import chunks, customer_facts, load_customers, load_suppressions
+from app.consent.identity import InvalidIdentifier, Reference, parse_reference
 from app.consent.schemas import SendItem
 from app.format import format_instant
 from app.models import Send
@@ -42,8 +43,56 @@ def record_sends(
     items: Sequence[SendItem],
     brands: frozenset[str] | None,
 ) -> bool:
-    """Store sends that already happened, whatever the rules say; True when any was new."""
+    """Store sends that already happened, whatever the rules say; True when any was new.
+
+    A known message_id is the same send again: nothing new, unless it was a reservation, which
+    the record confirms (sent at `sent_at`, counting again if it had been released). The same
+    message_id for another customer, brand, topic or channel, or another time of a recorded
+    send, is a Conflict.
+    """
     catalog = ctx.catalog.get(session)
+    refs = _validate_sends(catalog, items, brands)
+    ids = resolve(session, refs)
+    missing = [
+        field_error(("items", index, "customer"), "no customer matches this reference")
+        for index, ref in enumerate(refs)
+        if ref not in ids
+    ]
+    if missing:
+        raise ValidationFailed("the request is invalid", missing)
+    load_customers(session, list(ids.values()), lock=True)  # as reservations do
+    known = _known_sends(session, client_id, [item.message_id for item in items])
+    new = False
+    for item, ref in zip(items, refs, strict=True):
+        customer_id = ids[ref]
+        send = known.get(item.message_id)
+        if send is not None:
+            _confirm(send, item, customer_id)
+            continue
+        known[item.message_id] = send = Send(
+            client_id=client_id,
+            message_id=item.message_id,
+            customer_id=customer_id,
+            brand=item.brand,
+            topic=item.topic,
+            channel=item.channel,
+            marketing=catalog.topics[(item.brand, item.topic)].kind == "marketing",
+            send_at=item.sent_at,
+            status=SENT,
+        )
+        session.add(send)
+        new = True
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise Conflict("a message_id was used for another send at the same time") from error
+    return new
+
+
+def _validate_sends(
+    catalog: CatalogFacts, items: Sequence[SendItem], brands: frozenset[str] | None
+) -> list[Reference]:
+    """Each item's parsed reference; one 422 naming every bad field, then 403 for a brand."""
     errors = []
     refs = []
     for index, item in enumerate(items):
@@ -51,61 +100,48 @@ def record_sends(
             refs.append(parse_reference(item.customer))
         except InvalidIdentifier as error:
             errors.append(field_error(("items", index, "customer"), str(error)))
-            continue
         topic = catalog.topics.get((item.brand, item.topic))
-        if topic is None:
-            errors.append(
-                field_error(("items", index, "topic"), "unknown brand or topic", "catalog")
-            )
+        if item.brand not in catalog.brands:
+            errors.append(field_error(("items", index, "brand"), "unknown brand", "catalog"))
+        elif topic is None:
+            errors.append(field_error(("items", index, "topic"), "unknown topic", "catalog"))
         elif item.channel not in topic.channels:
             errors.append(
                 field_error(
                     ("items", index, "channel"), "the topic does not use this channel", "catalog"
                 )
             )
-        if brands is not None and item.brand not in brands:
-            raise Forbidden(f"this client may not act for brand {item.brand!r}")
     if errors:
         raise ValidationFailed("the request is invalid", errors)
-    ids = resolve(session, refs)
-    new = False
-    for index, (item, ref) in enumerate(zip(items, refs, strict=True)):
-        customer_id = ids.get(ref)
-        if customer_id is None:
-            raise ValidationFailed.at(
-                ("items", index, "customer"), "no customer matches this reference"
-            )
-        known = session.scalars(
-            select(Send).where(
-                col(Send.client_id) == client_id, col(Send.message_id) == item.message_id
-            )
-        ).first()
-        if known is not None:
-            same = (known.customer_id, known.brand, known.topic, known.channel) == (
-                customer_id,
-                item.brand,
-                item.topic,
-                item.channel,
-            )
-            if not same:
-                raise Conflict(f"message_id {item.message_id!r} was used for another send")
-            continue
-        session.add(
-            Send(
-                client_id=client_id,
-                message_id=item.message_id,
-                customer_id=customer_id,
-                brand=item.brand,
-                topic=item.topic,
-                channel=item.channel,
-                marketing=catalog.topics[(item.brand, item.topic)].kind == "marketing",
-                send_at=item.sent_at,
-                status=SENT,
-            )
-        )
-        session.flush()
-        new = True
-    return new
+    forbidden = sorted({item.brand for item in items} - brands) if brands is not None else []
+    if forbidden:
+        raise Forbidden(f"this client may not act for brand {', '.join(forbidden)}")
+    return refs
+
+
+def _known_sends(session: Session, client_id: str, message_ids: Sequence[str]) -> dict[str, Send]:
+    found: dict[str, Send] = {}
+    for part in chunks(sorted(set(message_ids))):
+        for send in session.scalars(
+            select(Send).where(col(Send.client_id) == client_id, col(Send.message_id).in_(part))
+        ):
+            found[send.message_id] = send
+    return found
+
+
+def _confirm(send: Send, item: SendItem, customer_id: str) -> None:
+    """A known message_id recorded again: the same send, or a Conflict."""
+    same = (send.customer_id, send.brand, send.topic, send.channel) == (
+        customer_id,
+        item.brand,
+        item.topic,
+        item.channel,
+    )
+    if not same or (send.status == SENT and send.send_at != item.sent_at):
+        raise Conflict(f"message_id {item.message_id!r} was used for another send")
+    if send.status != SENT:  # a reservation that went out
+        send.status = SENT
+        send.send_at = item.sent_at
 
 
 def cancel_denied_sends(

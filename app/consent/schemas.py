@@ -72,6 +72,15 @@ class Evidence(_Body):
     def _ip(cls, value: str | None) -> str | None:
         return None if value is None else str(ip_address(value))
 
+    @field_validator("captured_at")
+    @classmethod
+    def _captured_in_utc(cls, value: datetime | None) -> datetime | None:
+        # Consents are kept in UTC: an instant Python cannot tell there is refused, not a crash.
+        try:
+            return None if value is None else value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("must be an instant within years 1-9999 UTC") from None
+
 
 class DecisionItem(_Body):
     """One decision request; in a batch, members left out take the batch's defaults."""

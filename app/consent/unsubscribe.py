@@ -14,7 +14,7 @@ from app.consent.context import Context
 from app.consent.customers import withdraw_consents
 from app.consent.document import merge_patch
 from app.consent.preferences import save_document
-from app.models import Customer, Preference
+from app.models import Brand, Customer, Preference, Topic
 
 Scope = Literal["topic", "brand", "channel", "all"]
 SCOPES: tuple[Scope, ...] = ("topic", "brand", "channel", "all")
@@ -29,6 +29,16 @@ def stop_patch(scope: Scope, brand: str, topic: str, channel: str) -> dict[str, 
     if scope == "channel":
         return {"channels": {channel: {"enabled": False}}}
     return {"no_marketing": True}
+
+
+def link_names(session: Session, *, brand: str, topic: str) -> tuple[str, str]:
+    """The brand's and the topic's names for the page; their keys when the catalog lacks them."""
+    brand_row = session.get(Brand, brand)
+    topic_row = session.get(Topic, (brand, topic))
+    return (
+        brand if brand_row is None else brand_row.name,
+        topic if topic_row is None else topic_row.name,
+    )
 
 
 def unsubscribe(

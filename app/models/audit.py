@@ -51,5 +51,5 @@ class AuditHead(SQLModel, table=True):
     __tablename__ = "audit_head"
 
     id: int = Field(default=1, primary_key=True)
-    last_id: int = 0
+    last_id: int = Field(default=0, sa_column=Column(EVENT_ID, nullable=False))
     last_hash: str = Field(default="0" * 64, max_length=64)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +12,8 @@ from typing import Annotated, Any
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from starlette.exceptions import StarletteDeprecationWarning
 
 from app.api.oauth import router
 from app.audit import Actor, Sealer
@@ -28,11 +27,6 @@ from app.keys import Keys
 from app.models.client import ApiClient
 from app.settings import Settings
 from tests.databases import migrated_database
-
-with warnings.catch_warnings():
-    # Starlette's test client asks for httpx2 while the project pins httpx; until then, quiet.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 SECRET_KEY = "oauth-test-secret-key-0123456789abcdef0123"
 ISSUER = "https://cmr.example.test"

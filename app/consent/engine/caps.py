@@ -30,6 +30,8 @@ def earliest_fit(at: datetime, sends: Sequence[datetime], cap: Cap) -> datetime 
     """
     if cap.count < 1:
         return None
+    if len(sends) < cap.count:
+        return at  # no window can hold cap.count sends besides this one
     ordered = sorted(sends)
     period = cap_period(cap)
     if _fits(at, ordered, cap.count, period):

@@ -1,7 +1,8 @@
 """decide(): run the SPEC section 2 rules in order and shape the Decision."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from app.consent.engine.rules import DEFER_RULES, DENY_RULES, ESSENTIAL_DENY_RULES, Case
 from app.consent.engine.types import (
@@ -11,6 +12,23 @@ from app.consent.engine.types import (
     DecisionRequest,
     SendFacts,
 )
+
+
+def _denials() -> Mapping[tuple[str, ...], Decision]:
+    """A deny Decision for each non-empty set of deny reasons, keyed by the reasons in order."""
+    names = [name for name, _ in DENY_RULES]
+    sets = (
+        tuple(name for bit, name in enumerate(names) if mask >> bit & 1)
+        for mask in range(1, 1 << len(names))
+    )
+    return MappingProxyType({reasons: Decision("deny", reasons, None) for reasons in sets})
+
+
+# Decisions are frozen, so those that carry nothing but their reasons are built once and shared:
+# allow, and each of the 511 sets of deny reasons.
+_UNKNOWN = Decision("deny", ("unknown_customer",), None)
+_ALLOW = Decision("allow", (), None)
+_DENIALS = _denials()
 
 
 def decide(
@@ -27,35 +45,45 @@ def decide(
     if request.send_at.utcoffset() is None:
         raise ValueError("send_at must be timezone-aware")
     if customer is None:
-        return Decision("deny", ("unknown_customer",), None)
-    case = Case.build(catalog, customer, sends, request)
+        return _UNKNOWN
+    case = Case(catalog, customer, sends, request)
     marketing = case.topic.kind == "marketing"
-    deny_rules = DENY_RULES if marketing else ESSENTIAL_DENY_RULES
-    denied = tuple(name for name, rule in deny_rules if rule(case))
+    denied: list[str] = []
+    for name, rule in DENY_RULES if marketing else ESSENTIAL_DENY_RULES:
+        if rule(case):
+            denied.append(name)
     if denied:
-        return Decision("deny", denied, None)
+        return _DENIALS[tuple(denied)]
     if not marketing:
-        return Decision("allow", (), None)
+        return _ALLOW
     at = request.send_at
-    deferred = tuple(name for name, rule in DEFER_RULES if rule(case, at) != at)
+    moved: list[datetime | None] = []
+    deferred: list[str] = []
+    for reason, defer_rule in DEFER_RULES:
+        to = defer_rule(case, at)
+        moved.append(to)
+        if to != at:
+            deferred.append(reason)
     if not deferred:
-        return Decision("allow", (), None)
-    return Decision("defer", deferred, next_allowed_at(case, at))
+        return _ALLOW
+    return Decision("defer", tuple(deferred), next_allowed_at(case, at, moved))
 
 
-def next_allowed_at(case: Case, at: datetime) -> datetime | None:
+def next_allowed_at(case: Case, at: datetime, moved: Sequence[datetime | None]) -> datetime | None:
     """The earliest instant from `at` on at which every defer rule passes, in UTC.
 
     Each rule moves the instant to where it passes; repeat until no rule moves it (a pause's
     end may be quiet, a quiet period's end may be capped, ...). None when quiet never ends.
+    `moved` holds what each defer rule returned for `at` itself: the rules are pure, so those
+    results are reused rather than computed again.
     """
     current = at
     while True:
         start = current
-        for _, rule in DEFER_RULES:
-            moved = rule(case, current)
-            if moved is None:
+        for index, (_, rule) in enumerate(DEFER_RULES):
+            found = moved[index] if current is at else rule(case, current)
+            if found is None:
                 return None
-            current = moved
+            current = found
         if current == start:
             return current.astimezone(UTC)

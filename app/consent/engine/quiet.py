@@ -1,6 +1,8 @@
 """Quiet hours and days in a time zone: whether an instant is quiet, and when quiet ends."""
 
+from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from app.consent.engine.types import Quiet, QuietWindow
@@ -13,6 +15,7 @@ _MIDNIGHT = time(0, 0)
 _DAY = timedelta(days=1)
 _SECOND = timedelta(seconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ZERO = timedelta(0)
 
 
 def window_covers(window: QuietWindow, wall: time) -> bool:
@@ -24,11 +27,21 @@ def window_covers(window: QuietWindow, wall: time) -> bool:
 
 def is_quiet(at: datetime, tz: ZoneInfo, quiet: Quiet) -> bool:
     """Whether `at`, read on the wall clock of `tz`, falls on a quiet day or in a quiet window."""
-    local = at.astimezone(tz)
+    if not quiet.days and not quiet.hours:
+        return False  # nothing to read the wall clock for
+    return _is_quiet_locally(at.astimezone(tz), quiet)
+
+
+def _is_quiet_locally(local: datetime, quiet: Quiet) -> bool:
+    """is_quiet on an instant already read on the zone's wall clock."""
     if local.weekday() in quiet.days:
         return True
     wall = local.time()
-    return any(window_covers(window, wall) for window in quiet.hours)
+    for window in quiet.hours:  # window_covers, inlined: this runs for most marketing decisions
+        start, end = window.start, window.end
+        if (start <= wall < end) if start < end else (wall >= start or wall < end):
+            return True
+    return False
 
 
 def local_instants(day: date, wall: time, tz: ZoneInfo) -> tuple[datetime, ...]:
@@ -68,37 +81,55 @@ def quiet_end(at: datetime, tz: ZoneInfo, quiet: Quiet) -> datetime | None:
     """
     current = at.astimezone(UTC)
     limit = current + SEARCH_HORIZON
-    while is_quiet(current, tz, quiet):
-        current = _next_boundary(current, tz, quiet)
+    if not quiet.days and not quiet.hours:
+        return current
+    local = current.astimezone(tz)
+    if not _is_quiet_locally(local, quiet):
+        return current
+    walls = frozenset({window.end for window in quiet.hours} | {_MIDNIGHT})
+    while True:
+        current, local = _next_boundary(current, local, tz, walls)
         if current > limit:
             return None
-    return current
+        if not _is_quiet_locally(local, quiet):
+            return current
 
 
-def _next_boundary(after: datetime, tz: ZoneInfo, quiet: Quiet) -> datetime:
-    """The first instant after `after` at which quiet can end.
+def _next_boundary(
+    after: datetime, local: datetime, tz: ZoneInfo, walls: frozenset[time]
+) -> tuple[datetime, datetime]:
+    """The first instant after `after` (UTC; `local` on the clock of `tz`) at which quiet can end.
 
     Quiet can end only where the wall clock reaches a window's end or midnight (a new day), or
-    where it jumps (a change of UTC offset).
+    where it jumps (a change of UTC offset). Returned with its reading on the clock of `tz`.
     """
-    walls = {window.end for window in quiet.hours} | {_MIDNIGHT}
-    today = after.astimezone(tz).date()
-    candidates = [
-        instant
-        for day in (today, today + _DAY, today + 2 * _DAY)
-        for wall in walls
-        for instant in local_instants(day, wall, tz)
-        if instant > after
-    ]
-    boundary = min(candidates, default=after + _DAY)
-    if _offset(boundary, tz) != _offset(after, tz):
+    today = local.date()
+    boundary: datetime | None = None
+    for day in (today, today + _DAY, today + 2 * _DAY):
+        instants = _day_instants(day, walls, tz)
+        index = bisect_right(instants, after)
+        if index < len(instants) and (boundary is None or instants[index] < boundary):
+            boundary = instants[index]
+    if boundary is None:
+        boundary = after + _DAY
+    boundary_local = boundary.astimezone(tz)
+    if (boundary_local.utcoffset() or _ZERO) != (local.utcoffset() or _ZERO):
         boundary = _transition(tz, after, boundary)
-    return boundary
+        boundary_local = boundary.astimezone(tz)
+    return boundary, boundary_local
+
+
+# A pure function of its arguments, memoised: a batch asks the same few days, walls and zones
+# over and over, and each call costs a dozen zone conversions. Bounded, so memory is too.
+@lru_cache(maxsize=4096)
+def _day_instants(day: date, walls: frozenset[time], tz: ZoneInfo) -> tuple[datetime, ...]:
+    """The UTC instants at which the clock in `tz` reads `day` and one of `walls`, ascending."""
+    return tuple(sorted(instant for wall in walls for instant in local_instants(day, wall, tz)))
 
 
 def _offset(at: datetime, tz: ZoneInfo) -> timedelta:
     """The UTC offset of `tz` at the instant `at`."""
-    return at.astimezone(tz).utcoffset() or timedelta(0)
+    return at.astimezone(tz).utcoffset() or _ZERO
 
 
 def _transition(tz: ZoneInfo, low: datetime, high: datetime) -> datetime:

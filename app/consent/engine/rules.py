@@ -6,7 +6,6 @@ passes: the instant itself when it passes there, None when it never will.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -35,56 +34,94 @@ BLOCKS_EVERY_TOPIC = frozenset({"hard_bounce", "stop", "manual"})
 # Channels that need no address (SPEC section 1): rule 2 always passes for them.
 ADDRESSLESS_CHANNELS = frozenset({"in_app"})
 
+# The defaults for what the customer or the catalog does not set; frozen, so one of each will do.
+_NO_BRAND_PREFS = BrandPrefs()
+_NO_TOPIC_PREFS = TopicPrefs()
+_NO_CHANNEL_PREFS = ChannelPrefs()
+_NO_CHANNEL_DEFAULTS = ChannelDefaults()
 
-@dataclass(frozen=True, slots=True)
+
 class Case:
-    """One request with the facts the rules read, defaults already applied."""
+    """One request with the facts the rules read, defaults already applied.
 
-    request: DecisionRequest
-    customer: CustomerFacts
-    topic: TopicFacts
-    brand: BrandFacts
-    brand_prefs: BrandPrefs
-    topic_prefs: TopicPrefs
-    channel_prefs: ChannelPrefs
-    depth: Depth
-    timezone: ZoneInfo
-    quiet: Quiet
-    brand_send_times: tuple[datetime, ...]
-    send_times: tuple[datetime, ...]
+    What only the defer rules read (time zone, quiet times, send times) is resolved on first
+    use: most requests are decided by the deny rules alone, and most have no cap to count for.
+    """
 
-    @classmethod
-    def build(
-        cls,
+    __slots__ = (
+        "_brand_send_times",
+        "_catalog",
+        "_quiet",
+        "_send_times",
+        "_sends",
+        "brand",
+        "brand_prefs",
+        "channel_prefs",
+        "customer",
+        "request",
+        "topic",
+        "topic_prefs",
+    )
+
+    def __init__(
+        self,
         catalog: CatalogFacts,
         customer: CustomerFacts,
         sends: Sequence[SendFacts],
         request: DecisionRequest,
-    ) -> "Case":
+    ) -> None:
         """Resolve the facts for `request`; brand and topic must be in the catalog."""
-        brand = catalog.brands[request.brand]
-        brand_prefs = customer.brands.get(request.brand, BrandPrefs())
-        channel_prefs = customer.channels.get(request.channel, ChannelPrefs())
-        defaults = catalog.channels.get(request.channel, ChannelDefaults())
-        return cls(
-            request=request,
-            customer=customer,
-            topic=catalog.topics[(request.brand, request.topic)],
-            brand=brand,
-            brand_prefs=brand_prefs,
-            topic_prefs=brand_prefs.topics.get(request.topic, TopicPrefs()),
-            channel_prefs=channel_prefs,
-            depth=brand_prefs.depth or brand.default_depth,
-            timezone=customer.timezone or catalog.default_timezone,
-            quiet=effective_quiet(channel_prefs, defaults),
-            brand_send_times=tuple(sorted(s.at for s in sends if s.brand == request.brand)),
-            send_times=tuple(sorted(s.at for s in sends)),
-        )
+        self.request = request
+        self.customer = customer
+        self.brand: BrandFacts = catalog.brands[request.brand]
+        self.topic: TopicFacts = catalog.topics[(request.brand, request.topic)]
+        brand_prefs = customer.brands.get(request.brand, _NO_BRAND_PREFS)
+        self.brand_prefs: BrandPrefs = brand_prefs
+        self.topic_prefs: TopicPrefs = brand_prefs.topics.get(request.topic, _NO_TOPIC_PREFS)
+        self.channel_prefs: ChannelPrefs = customer.channels.get(request.channel, _NO_CHANNEL_PREFS)
+        self._catalog = catalog
+        self._sends = sends
+        self._quiet: Quiet | None = None
+        self._brand_send_times: tuple[datetime, ...] | None = None
+        self._send_times: tuple[datetime, ...] | None = None
+
+    @property
+    def depth(self) -> Depth:
+        """The customer's depth with this brand, or the brand's default."""
+        return self.brand_prefs.depth or self.brand.default_depth
 
     @property
     def consent(self) -> ConsentFacts | None:
         """The customer's consent to this topic on this channel, if any."""
         return self.topic_prefs.consents.get(self.request.channel)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The customer's time zone, or the catalog's default."""
+        return self.customer.timezone or self._catalog.default_timezone
+
+    @property
+    def quiet(self) -> Quiet:
+        """The channel's quiet times for this customer, legal ones included."""
+        if self._quiet is None:
+            defaults = self._catalog.channels.get(self.request.channel, _NO_CHANNEL_DEFAULTS)
+            self._quiet = effective_quiet(self.channel_prefs, defaults)
+        return self._quiet
+
+    @property
+    def brand_send_times(self) -> tuple[datetime, ...]:
+        """The instants of the customer's sends for this brand, ascending."""
+        if self._brand_send_times is None:
+            brand = self.request.brand
+            self._brand_send_times = tuple(sorted(s.at for s in self._sends if s.brand == brand))
+        return self._brand_send_times
+
+    @property
+    def send_times(self) -> tuple[datetime, ...]:
+        """The instants of all the customer's sends, ascending."""
+        if self._send_times is None:
+            self._send_times = tuple(sorted(s.at for s in self._sends))
+        return self._send_times
 
 
 def effective_quiet(prefs: ChannelPrefs, defaults: ChannelDefaults) -> Quiet:
@@ -102,11 +139,14 @@ def no_address(case: Case) -> bool:
 
 def suppressed(case: Case) -> bool:
     """Rule 3: the address is not suppressed for this brand and this kind of topic."""
+    found = case.customer.suppressions.get(case.request.channel)
+    if not found:
+        return False
     marketing = case.topic.kind == "marketing"
+    brand = case.request.brand
     return any(
-        (s.brand is None or s.brand == case.request.brand)
-        and (marketing or s.reason in BLOCKS_EVERY_TOPIC)
-        for s in case.customer.suppressions.get(case.request.channel, ())
+        (s.brand is None or s.brand == brand) and (marketing or s.reason in BLOCKS_EVERY_TOPIC)
+        for s in found
     )
 
 
@@ -137,11 +177,12 @@ def topic_channel_off(case: Case) -> bool:
 
 def beyond_depth(case: Case) -> bool:
     """Rule 8: the depth is not essentials, and a topic without a choice is within the depth."""
-    if case.depth == "essentials":
+    depth = case.depth
+    if depth == "essentials":
         return True
     if case.topic_prefs.choice is not None or case.topic.depth is None:
         return False
-    return DEPTH_ORDER[case.depth] < DEPTH_ORDER[case.topic.depth]
+    return DEPTH_ORDER[depth] < DEPTH_ORDER[case.topic.depth]
 
 
 def no_consent(case: Case) -> bool:
@@ -154,11 +195,12 @@ def no_consent(case: Case) -> bool:
 
 def consent_expired(case: Case) -> bool:
     """Rule 10: that consent has not lapsed (expires_at after send_at)."""
+    if case.topic.basis != "opt_in":
+        return False
     consent = case.consent
     return (
-        case.topic.basis == "opt_in"
-        and not no_consent(case)
-        and consent is not None
+        consent is not None
+        and consent.notice_version >= case.topic.min_notice_version  # rule 9 passed
         and consent.expires_at is not None
         and consent.expires_at <= case.request.send_at
     )
@@ -166,8 +208,11 @@ def consent_expired(case: Case) -> bool:
 
 def paused(case: Case, at: datetime) -> datetime:
     """Rule 11: marketing is not paused, all of it or this brand's (at < paused_until)."""
-    ends = (case.customer.paused_until, case.brand_prefs.paused_until)
-    return max((at, *(end for end in ends if end is not None)))
+    latest = at
+    for end in (case.customer.paused_until, case.brand_prefs.paused_until):
+        if end is not None and end > latest:
+            latest = end
+    return latest
 
 
 def quiet_hours(case: Case, at: datetime) -> datetime | None:
@@ -177,13 +222,15 @@ def quiet_hours(case: Case, at: datetime) -> datetime | None:
 
 def frequency_cap(case: Case, at: datetime) -> datetime | None:
     """Rule 13: the brand caps (policy's, customer's) and the customer's global cap leave room."""
+    brand_cap, own_cap = case.brand.cap, case.brand_prefs.cap
+    global_cap = case.customer.global_cap
+    if brand_cap is None and own_cap is None and global_cap is None:
+        return at  # no cap: nothing to count
     caps: list[tuple[Cap, Sequence[datetime]]] = [
-        (cap, case.brand_send_times)
-        for cap in (case.brand.cap, case.brand_prefs.cap)
-        if cap is not None
+        (cap, case.brand_send_times) for cap in (brand_cap, own_cap) if cap is not None
     ]
-    if case.customer.global_cap is not None:
-        caps.append((case.customer.global_cap, case.send_times))
+    if global_cap is not None:
+        caps.append((global_cap, case.send_times))
     return earliest_fit_all(at, caps)
 
 

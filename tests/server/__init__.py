@@ -1,0 +1,1 @@
+"""Tests against a real server process (uvicorn) on a database of each module's own."""
