@@ -32,7 +32,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         )
         _prepare_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    # As many kept connections as worker threads can use at once: a connection opened per
+    # request costs milliseconds. A connection broken by a database restart fails one request
+    # with 503, and the pool then replaces every connection it holds.
+    return create_engine(url, pool_size=40, max_overflow=10, pool_recycle=3600, **kwargs)
 
 
 def _prepare_sqlite(engine: Engine) -> None:

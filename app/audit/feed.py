@@ -69,11 +69,8 @@ def changes(
         if not events:
             break
         last_id = int(events[-1].id or 0)
-        for view in event_views(session, sealer, events, unseal=False):
-            if brands is None:
-                items.append(view)
-            elif _brand_allowed(view, brands):
-                items.append(_limit_brands(view, brands))
+        views = event_views(session, sealer, events, unseal=False)
+        items.extend(views if brands is None else for_brands(views, brands))
         if len(items) == limit:
             break
     return items, _next_cursor(keys, after, start, last_id)
@@ -213,19 +210,24 @@ def _parse(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def _brand_allowed(view: dict[str, Any], brands: frozenset[str]) -> bool:
-    # An event about one brand (a cancelled send, a brand's suppression) names it as `brand`.
-    for name in ("after", "before"):
-        document = view[name]
-        if isinstance(document, dict) and isinstance(document.get("brand"), str):
-            return document["brand"] in brands
-    return True
+def for_brands(views: Iterable[dict[str, Any]], brands: frozenset[str]) -> list[dict[str, Any]]:
+    """The events a client limited to `brands` may see, showing only those brands' settings.
 
-
-def _limit_brands(view: dict[str, Any], brands: frozenset[str]) -> dict[str, Any]:
-    for name in ("before", "after"):
-        document = view[name]
-        if isinstance(document, dict) and isinstance(document.get("brands"), dict):
-            allowed = {k: v for k, v in document["brands"].items() if k in brands}
-            view[name] = {**document, "brands": allowed}
-    return view
+    An event about one brand (a cancelled send, a brand's suppression) names it as `brand`.
+    """
+    shown = []
+    for view in views:
+        named = [
+            v["brand"]
+            for v in (view["after"], view["before"])
+            if isinstance(v, dict) and isinstance(v.get("brand"), str)
+        ]
+        if named and named[0] not in brands:
+            continue
+        for name in ("before", "after"):
+            document = view[name]
+            if isinstance(document, dict) and isinstance(document.get("brands"), dict):
+                allowed = {k: v for k, v in document["brands"].items() if k in brands}
+                view[name] = {**document, "brands": allowed}
+        shown.append(view)
+    return shown

@@ -36,7 +36,11 @@ def _value(value: Any) -> str:
 
 def _details(difference: Difference) -> str:
     if difference.change == "added" and difference.after is not None:
-        shown = {k: v for k, v in difference.after.items() if v is not None and k != "retired_at"}
+        after = difference.after
+        hidden = {"key", "brand", "retired_at"}  # the subject names the first two
+        if after.get("notice") is None:
+            hidden |= {"notice_version", "min_notice_version"}
+        shown = {k: v for k, v in after.items() if v is not None and k not in hidden}
         return ", ".join(f"{field}={_value(value)}" for field, value in shown.items())
     return "\n".join(
         f"{change.field}: {_value(change.old)} → {_value(change.new)}"
@@ -84,9 +88,10 @@ def apply_command(
 ) -> None:
     """Make the catalog match FILE and audit every difference.
 
-    Refuses (applying nothing, exit 1) to change a topic's kind, turn opt_in into opt_out, change
-    a notice without a higher notice_version, lower a topic's depth or raise a brand's
-    default_depth, unless given --force --reason. With --dry-run, exits 1 if it would refuse.
+    Refused, applying nothing (exit 1): a topic's kind changed; opt_in turned into opt_out;
+    a notice changed without a higher notice_version; a topic's depth lowered;
+    a brand's default_depth raised. --force --reason TEXT applies them anyway.
+    --dry-run only prints the differences, and exits 1 if the apply would be refused.
     """
     out = Console()
     err = Console(stderr=True)

@@ -23,11 +23,11 @@ def import_command(
     """Create or update a customer per row; bad rows are reported by line and skipped."""
     console = Console(stderr=True)
     if not file.is_file():
-        console.print(f"no such file: {file}")
+        console.print(f"no such file: {file}", markup=False, highlight=False)
         raise typer.Exit(2)
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("importing", total=count_rows(file))
         try:
+            task = progress.add_task("importing", total=count_rows(file))
             report = import_customers(
                 cli_engine(),
                 file,
@@ -36,8 +36,8 @@ def import_command(
                 source="cli",
                 progress=lambda n: progress.advance(task, n),
             )
-        except ValueError as error:
-            console.print(f"{file}: {error}", markup=False)
+        except (ValueError, OSError) as error:  # a bad header, an unreadable file
+            console.print(f"{file}: {error}", markup=False, highlight=False)
             raise typer.Exit(1) from error
     for line, message in report.errors:
         console.print(f"line {line}: {message}", markup=False, highlight=False)

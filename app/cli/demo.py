@@ -20,7 +20,7 @@ from app.settings import get_settings
 
 
 def demo_command(
-    customers: Annotated[int, typer.Option(help="How many demo customers.")] = 3000,
+    customers: Annotated[int, typer.Option(min=0, help="How many demo customers.")] = 3000,
 ) -> None:
     """A database with the demo catalog, demo customers and an API client; says how to reach it."""
     settings = get_settings()
@@ -44,12 +44,20 @@ def demo_command(
             brands=None,
         )
     base = settings.base_url.rstrip("/")
-    console.print(f"Portal:  {base}/")
-    console.print(f"Console: {base}/admin")
-    console.print(f"API:     {base}/api/v1  (OpenAPI at {base}/docs)")
-    console.print("API client (the secret is shown only now):")
+    lines = [
+        f"Portal:  {base}/",
+        f"Console: {base}/admin",
+        f"API:     {base}/api/v1  (OpenAPI at {base}/docs)",
+        "API client (the secret is shown only now):",
+    ]
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print_json(json.dumps({"client_id": client.id, "client_secret": secret}))
+    # One line, never wrapped, so that it can be copied into a shell as it is.
     console.print(
         f"Token:   curl -s -u {client.id}:{secret} -d grant_type=client_credentials "
-        f"{base}/oauth/token"
+        f"{base}/oauth/token",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )

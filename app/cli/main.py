@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from app.cli.audit import audit_app
 from app.cli.catalog import catalog_app
@@ -23,6 +24,18 @@ cli.add_typer(clients_app, name="clients")
 cli.add_typer(customers_app, name="customers")
 cli.add_typer(audit_app, name="audit")
 cli.command("demo")(demo_command)
+
+
+@cli.callback()
+def check_settings() -> None:
+    """cmr: customer-managed relationships."""
+    try:
+        get_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "CMR_" + "_".join(str(part) for part in problem["loc"]).upper()
+            typer.echo(f"{name}: {problem['msg']}", err=True)
+        raise typer.Exit(2) from error
 
 
 @db_app.command("upgrade")

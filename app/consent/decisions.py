@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -23,6 +23,7 @@ from app.consent.engine import (
 )
 from app.consent.errors import Conflict, Forbidden, ValidationFailed, field_error
 from app.consent.facts import (
+    VALUES,
     CustomerRecord,
     chunks,
     customer_facts,
@@ -39,6 +40,9 @@ from app.models.send import CANCELLED, RELEASED, RESERVED
 
 MAX_AHEAD = timedelta(days=366)
 RESERVE_PAST = timedelta(minutes=5)
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+# Time zones' rules before then are local mean times: no message was ever asked about so early.
+EARLIEST_SEND = datetime(1970, 1, 1, tzinfo=UTC)
 UNKNOWN = Decision("deny", ("unknown_customer",), None)
 ALLOW = Decision("allow", (), None)
 
@@ -123,6 +127,8 @@ def _validate(
             errors.append(
                 field_error((*prefix, "channel"), "the topic does not use this channel", "catalog")
             )
+    if send_at < EARLIEST_SEND:
+        errors.append(field_error((*prefix, "send_at"), "at the earliest 1970-01-01T00:00:00Z"))
     if send_at > now + MAX_AHEAD:
         errors.append(field_error((*prefix, "send_at"), "at most 366 days ahead"))
     if reserve:
@@ -215,24 +221,42 @@ def _cap_horizons(
     periods: dict[tuple[str, str], timedelta | None] = {}
     for ask in asks:
         record = found.get(ask.ref)
-        if record is None:
-            continue
+        if (
+            record is None
+            or catalog.topics[(ask.request.brand, ask.request.topic)].kind != "marketing"
+        ):
+            continue  # caps count and limit marketing only
         key = (record.id, ask.request.brand)
         if key not in periods:
             periods[key] = longest_cap(record.document, [catalog.brands[ask.request.brand].cap])
         period = periods[key]
         if period is None:
             continue
-        since = ask.request.send_at - period
+        send_at = ask.request.send_at
+        since = send_at - period if send_at - EARLIEST > period else EARLIEST
         if record.id not in horizons or since < horizons[record.id]:
             horizons[record.id] = since
     return horizons
 
 
+KNOWN_IDS = select(col(Send.message_id)).where(
+    col(Send.client_id) == bindparam("client_id"), col(Send.message_id).in_(VALUES)
+)
+
+
 def _stored_sends(session: Session, client_id: str, asks: Sequence[Ask]) -> dict[str, Send]:
+    """The client's sends already stored under the asks' message ids (repeats: rare)."""
     wanted = sorted({a.message_id for a in asks if a.reserve and a.message_id})
+    connection = session.connection()
+    known = [
+        message_id
+        for part in chunks(wanted)
+        for message_id in connection.execute(
+            KNOWN_IDS, {"client_id": client_id, "values": list(part)}
+        ).scalars()
+    ]
     found: dict[str, Send] = {}
-    for part in chunks(wanted):
+    for part in chunks(sorted(known)):
         for send in session.scalars(
             select(Send).where(col(Send.client_id) == client_id, col(Send.message_id).in_(part))
         ):

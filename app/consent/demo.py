@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.audit import Actor
@@ -53,40 +54,55 @@ def create_demo_customers(
     count: int,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> int:
-    """Create demo customers `demo-1` … `demo-N` that are missing; the number created."""
+    """Create those of the demo customers `demo-1` … `demo-N` that are missing; how many."""
     rng = random.Random(7)  # noqa: S311  (demo data, not security)
-    with write_session(engine) as session:
-        existing = session.scalar(
-            select(func.count()).where(col(Customer.external_id).like("demo-%"))
+    wanted = {f"demo-{number}": number for number in range(1, count + 1)}
+    with Session(engine) as session:
+        existing = set(
+            session.scalars(
+                select(col(Customer.external_id)).where(col(Customer.external_id).like("demo-%"))
+            )
         )
+    missing = [number for external_id, number in wanted.items() if external_id not in existing]
+    progress(count - len(missing))
     created = 0
-    for start in range(existing or 0, count, BATCH):
+    for start in range(0, len(missing), BATCH):
+        part = missing[start : start + BATCH]
         with write_session(engine) as session:
-            for number in range(start + 1, min(start + BATCH, count) + 1):
-                customer = create_customer(
-                    session,
-                    ctx=ctx,
-                    values={
-                        "external_id": f"demo-{number}",
-                        "email": f"customer{number}@example.org",
-                        "phone": f"+4915110{number:06d}" if number % 3 else None,
-                        "timezone": rng.choice(ZONES),
-                        "locale": rng.choice(LOCALES),
-                    },
-                    actor=actor,
-                    source="cli",
-                )
-                patch_preferences(
-                    session,
-                    ctx=ctx,
-                    customer=customer,
-                    body=_preferences(rng),
-                    if_match=None,
-                    actor=actor,
-                    source="cli",
-                    now=utcnow(),
-                    by_customer=True,
-                )
+            for number in part:
+                _create_demo_customer(session, ctx, actor, rng, number)
                 created += 1
-        progress(min(BATCH, count - start))
+        progress(len(part))
     return created
+
+
+def _create_demo_customer(
+    session: Session, ctx: Context, actor: Actor, rng: random.Random, number: int
+) -> None:
+    """Customer `demo-N`, with varied settings; its email is skipped if someone else has it."""
+    email = f"customer{number}@example.org"
+    taken = session.scalar(select(func.count()).where(col(Customer.email) == email))
+    customer = create_customer(
+        session,
+        ctx=ctx,
+        values={
+            "external_id": f"demo-{number}",
+            "email": None if taken else email,
+            "phone": f"+4915110{number:06d}" if number % 3 else None,
+            "timezone": rng.choice(ZONES),
+            "locale": rng.choice(LOCALES),
+        },
+        actor=actor,
+        source="cli",
+    )
+    patch_preferences(
+        session,
+        ctx=ctx,
+        customer=customer,
+        body=_preferences(rng),
+        if_match=None,
+        actor=actor,
+        source="cli",
+        now=utcnow(),
+        by_customer=True,
+    )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.audit import EventFilter, audit_listing
+from app.audit.feed import for_brands
 from app.consent.context import Context
 from app.consent.customers import customer_view
 from app.consent.preferences import render
@@ -45,7 +46,7 @@ def export_customer(
         if len(page) < PAGE:
             break
     if brands is not None:
-        history = [_limit_brands(e, brands) for e in history if _brand_allowed(e, brands)]
+        history = for_brands(history, brands)
     return {
         "customer": customer_view(customer),
         "created_at": format_instant(customer.created_at),
@@ -65,21 +66,3 @@ def export_customer(
         ],
         "history": history,
     }
-
-
-def _brand_allowed(event: dict[str, Any], brands: frozenset[str]) -> bool:
-    # An event about one brand (a cancelled send, a brand's suppression) names it as `brand`.
-    for name in ("after", "before"):
-        value = event[name]
-        if isinstance(value, dict) and isinstance(value.get("brand"), str):
-            return value["brand"] in brands
-    return True
-
-
-def _limit_brands(event: dict[str, Any], brands: frozenset[str]) -> dict[str, Any]:
-    for name in ("before", "after"):
-        value = event[name]
-        if isinstance(value, dict) and isinstance(value.get("brands"), dict):
-            shown = {k: v for k, v in value["brands"].items() if k in brands}
-            event[name] = {**value, "brands": shown}
-    return event

@@ -91,31 +91,41 @@ def _parse(line: int, cells: dict[str, str]) -> _Row:
 
 
 def _records(path: Path) -> Iterator[Record]:
-    """Each record with the line it starts on; a bad header is a ValueError."""
+    """Each record with the line it starts on; a bad header or unreadable file: ValueError."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
-        names = [name.strip() for name in next(reader, [])]
-        if unknown := sorted(set(names) - set(COLUMNS)):
-            raise ValueError(f"unknown columns: {', '.join(map(repr, unknown))}")
-        if repeated := sorted({n for n in names if names.count(n) > 1}):
-            raise ValueError(f"repeated columns: {', '.join(repeated)}")
-        if not set(UNIQUE) & set(names):
-            raise ValueError("a column external_id or email is needed")
-        start = reader.line_num + 1
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not cells:
-                continue  # a blank line
-            if len(cells) > len(names):
-                yield line, f"{len(cells)} cells for {len(names)} columns"
-            else:
-                yield line, dict(zip(names, cells, strict=False))
+        try:
+            yield from _read(reader)
+        except csv.Error as error:  # the rest of the file cannot be read reliably
+            raise ValueError(f"line {reader.line_num}: {error}") from error
+
+
+def _read(reader: Any) -> Iterator[Record]:
+    names = [name.strip() for name in next(reader, [])]
+    if unknown := sorted(set(names) - set(COLUMNS)):
+        raise ValueError(f"unknown columns: {', '.join(map(repr, unknown))}")
+    if repeated := sorted({n for n in names if names.count(n) > 1}):
+        raise ValueError(f"repeated columns: {', '.join(repeated)}")
+    if not set(UNIQUE) & set(names):
+        raise ValueError("a column external_id or email is needed")
+    start = reader.line_num + 1
+    for cells in reader:
+        line, start = start, reader.line_num + 1
+        if not cells:
+            continue  # a blank line
+        if len(cells) > len(names):
+            yield line, f"{len(cells)} cells for {len(names)} columns"
+        else:
+            yield line, dict(zip(names, cells, strict=False))
 
 
 def count_rows(path: Path) -> int:
-    """The number of data rows, for a progress bar."""
+    """The number of data rows, for a progress bar (0 when the file cannot be read as CSV)."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        return max(sum(1 for cells in csv.reader(handle) if cells) - 1, 0)
+        try:
+            return max(sum(1 for cells in csv.reader(handle) if cells) - 1, 0)
+        except (csv.Error, ValueError):
+            return 0
 
 
 def import_customers(
@@ -198,7 +208,7 @@ def _independent(rows: Iterable[_Row]) -> Iterator[list[_Row]]:
         yield part
 
 
-def _lookup(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+def _lookup(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     """The customers holding these identifiers (locked), keyed by (field, value)."""
     found: dict[tuple[str, str], Any] = {}
     columns = [col(Customer.id), *(getattr(Customer, name) for name in IDENTITY_FIELDS)]

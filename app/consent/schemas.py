@@ -33,10 +33,22 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _in_utc(value: datetime) -> datetime:
+    # Instants are kept in UTC: one that cannot be told there is refused, not a crash.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("not an instant that can be told in UTC") from error
+
+
 def _not_future(value: datetime) -> datetime:
     if value > datetime.now(UTC):
         raise ValueError("must not lie in the future")
     return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+PastInstant = Annotated[AwareDatetime, AfterValidator(_in_utc), AfterValidator(_not_future)]
 
 
 class CustomerBody(_Body):
@@ -61,7 +73,7 @@ class Evidence(_Body):
     """The customer's own request behind a loosening change or a consent (SPEC section 3)."""
 
     source: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    captured_at: Annotated[AwareDatetime, AfterValidator(_not_future)] | None = None
+    captured_at: PastInstant | None = None
     notice_version: int | None = Field(default=None, ge=1)
     ip: str | None = None
     user_agent: Annotated[str, StringConstraints(max_length=1000)] | None = None
@@ -72,15 +84,6 @@ class Evidence(_Body):
     def _ip(cls, value: str | None) -> str | None:
         return None if value is None else str(ip_address(value))
 
-    @field_validator("captured_at")
-    @classmethod
-    def _captured_in_utc(cls, value: datetime | None) -> datetime | None:
-        # Consents are kept in UTC: an instant Python cannot tell there is refused, not a crash.
-        try:
-            return None if value is None else value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("must be an instant within years 1-9999 UTC") from None
-
 
 class DecisionItem(_Body):
     """One decision request; in a batch, members left out take the batch's defaults."""
@@ -89,7 +92,7 @@ class DecisionItem(_Body):
     brand: Key | None = None
     topic: Key | None = None
     channel: Channel | None = None
-    send_at: AwareDatetime | None = None
+    send_at: Instant | None = None
     reserve: bool | None = None
     message_id: MessageId | None = None
 
@@ -108,7 +111,7 @@ class BatchBody(_Body):
     brand: Key | None = None
     topic: Key | None = None
     channel: Channel | None = None
-    send_at: AwareDatetime | None = None
+    send_at: Instant | None = None
     reserve: bool | None = None
     items: list[DecisionItem] = Field(max_length=MAX_BATCH)
 
@@ -118,7 +121,7 @@ class SendItem(_Body):
     brand: Key
     topic: Key
     channel: Channel
-    sent_at: Annotated[AwareDatetime, AfterValidator(_not_future)]
+    sent_at: PastInstant
     message_id: MessageId
 
 
@@ -132,7 +135,7 @@ class SuppressionItem(_Body):
     channel: Channel
     address: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     reason: Literal["hard_bounce", "stop", "complaint", "manual", "resubscribe"]
-    occurred_at: Annotated[AwareDatetime, AfterValidator(_not_future)] | None = None
+    occurred_at: PastInstant | None = None
     brand: Key | None = None
 
 

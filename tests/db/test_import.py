@@ -212,3 +212,35 @@ def test_a_few_hundred_rows_one_audit_event_each(run_import: Import) -> None:
     assert "250 created, 100 updated, 0 unchanged, 0 bad rows" in result.stdout
     counts = events([f"{t}-{n}" for n in range(350)])
     assert counts == {"customer.created": 350, "customer.updated": 100}
+
+
+def test_a_row_with_too_many_cells_is_bad(run_import: Import) -> None:
+    t = tag()
+
+    result = run_import(f"external_id,email\n{t}-1,a.{t}@example.org,extra\n{t}-2,\n")
+
+    assert result.exit_code == 1
+    assert "line 2: 3 cells for 2 columns" in result.stderr
+    assert customer(f"{t}-1") is None
+    assert customer(f"{t}-2") is not None
+
+
+def test_an_unreadable_file_says_where(run_import: Import) -> None:
+    t = tag()
+
+    result = run_import(f"external_id,email\n{t}-1,\n{t}-2,{'x' * 200_000}\n")
+
+    assert result.exit_code == 1
+    assert "line 3: field larger than field limit" in result.stderr
+    assert customer(f"{t}-1") is None  # the batch it was in was never written
+
+
+def test_a_bad_setting_is_named_without_a_traceback(run_import: Import) -> None:
+    runner = CliRunner()
+
+    result = runner.invoke(cli, ["db", "upgrade"], env={"CMR_TOKEN_TTL_SECONDS": "5"})
+
+    assert result.exit_code == 2
+    assert "CMR_TOKEN_TTL_SECONDS" in result.stderr
+    assert "Traceback" not in result.output
+    del run_import

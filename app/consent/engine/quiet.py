@@ -104,14 +104,13 @@ def _next_boundary(
     where it jumps (a change of UTC offset). Returned with its reading on the clock of `tz`.
     """
     today = local.date()
-    boundary: datetime | None = None
+    candidates = []
     for day in (today, today + _DAY, today + 2 * _DAY):
-        instants = _day_instants(day, walls, tz)
+        instants = _day_instants(day, walls, tz)  # ascending: the first after `after` will do
         index = bisect_right(instants, after)
-        if index < len(instants) and (boundary is None or instants[index] < boundary):
-            boundary = instants[index]
-    if boundary is None:
-        boundary = after + _DAY
+        if index < len(instants):
+            candidates.append(instants[index])
+    boundary = min(candidates, default=after + _DAY)
     boundary_local = boundary.astimezone(tz)
     if (boundary_local.utcoffset() or _ZERO) != (local.utcoffset() or _ZERO):
         boundary = _transition(tz, after, boundary)
