@@ -63,7 +63,10 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
         # Named like the domain's own errors: ["items", 7, "topic"], ["limit"], ["ref"].
         if loc and loc[0] in LOCATIONS:
             loc = loc[1:]
-        found.append({"loc": loc, "msg": entry.get("msg", ""), "type": entry.get("type", "")})
+        msg = entry.get("msg", "")
+        if entry.get("type") == "json_invalid":  # the loc is a character offset, not a member
+            msg, loc = f"{msg} at character {loc[0]}" if loc else msg, []
+        found.append({"loc": loc, "msg": msg, "type": entry.get("type", "")})
     return found
 
 

@@ -3,7 +3,7 @@
 from app.audit.actors import CLI, SYSTEM, Actor, ActorType
 from app.audit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from app.audit.feed import EventFilter, audit_listing, changes, event_view, event_views
-from app.audit.record import ERASED, canonical_json, event_hash, record
+from app.audit.record import ERASED, Change, canonical_json, event_hash, record, record_many
 from app.audit.seal import Sealer, SealError
 from app.audit.verify import VerifyResult, verify_chain
 
@@ -13,6 +13,7 @@ __all__ = [
     "SYSTEM",
     "Actor",
     "ActorType",
+    "Change",
     "EventFilter",
     "InvalidCursor",
     "SealError",
@@ -27,5 +28,6 @@ __all__ = [
     "event_view",
     "event_views",
     "record",
+    "record_many",
     "verify_chain",
 ]

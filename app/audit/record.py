@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -79,6 +80,18 @@ def event_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Change:
+    """One event to append: what `record` takes, for `record_many`."""
+
+    action: str
+    customer_id: str | None = None
+    before: Any = None
+    after: Any = None
+    reason: str | None = None
+    evidence: dict[str, Any] | None = None
+
+
 def record(
     session: Session,
     *,
@@ -99,47 +112,71 @@ def record(
     customer's key. Appends are serialised by a lock on the chain's head row, so ids follow
     commit order.
     """
-    _check(actor, source, action)
+    change = Change(action, customer_id, before, after, reason, evidence)
+    return record_many(session, sealer=sealer, actor=actor, source=source, changes=[change], at=at)[
+        0
+    ]
+
+
+def record_many(
+    session: Session,
+    *,
+    sealer: Sealer,
+    actor: Actor,
+    source: str,
+    changes: Sequence[Change],
+    at: datetime | None = None,
+) -> list[AuditEvent]:
+    """Append several events in order, with one lock of the head and one insert: for bulk work."""
     if at is not None and at.tzinfo is None:
         raise ValueError("naive datetime")
     when = utcnow() if at is None else at.astimezone(UTC)
-    parts: dict[str, Any] = {
-        "before": _plain(before),
-        "after": _plain(after),
-        "reason": reason,
-        "evidence": _plain(evidence),
-    }
-    sealed = None
-    if customer_id is not None:
-        removed = split_personal(action, parts)
-        if removed:
-            sealed = pack_sealed(removed, sealer.seal(session, customer_id, removed))
+    prepared = []
+    personal: dict[int, tuple[str, dict[str, Any]]] = {}
+    for index, change in enumerate(changes):
+        _check(actor, change.action, source)
+        parts: dict[str, Any] = {
+            "before": _plain(change.before),
+            "after": _plain(change.after),
+            "reason": change.reason,
+            "evidence": _plain(change.evidence),
+        }
+        if change.customer_id is not None:
+            removed = split_personal(change.action, parts)
+            if removed:
+                personal[index] = (change.customer_id, removed)
+        prepared.append(parts)
+    sealed = iter(sealer.seal_many(session, list(personal.values())))
     last_id, last_hash = _lock_head(session)
-    event = AuditEvent(
-        id=last_id + 1,
-        at=when,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        source=source,
-        action=action,
-        customer_id=customer_id,
-        before=_text(parts["before"]),
-        after=_text(parts["after"]),
-        reason=parts["reason"],
-        evidence=_text(parts["evidence"]),
-        sealed=sealed,
-        prev_hash=last_hash,
-        hash="",
-    )
-    event.hash = event_hash({name: getattr(event, name) for name in HASHED_FIELDS})
-    session.add(event)
+    events = []
+    for index, (change, parts) in enumerate(zip(changes, prepared, strict=True)):
+        event = AuditEvent(
+            id=last_id + 1,
+            at=when,
+            actor_type=actor.type,
+            actor_id=actor.id,
+            source=source,
+            action=change.action,
+            customer_id=change.customer_id,
+            before=_text(parts["before"]),
+            after=_text(parts["after"]),
+            reason=parts["reason"],
+            evidence=_text(parts["evidence"]),
+            sealed=None if index not in personal else pack_sealed(personal[index][1], next(sealed)),
+            prev_hash=last_hash,
+            hash="",
+        )
+        event.hash = event_hash({name: getattr(event, name) for name in HASHED_FIELDS})
+        last_id, last_hash = int(event.id or 0), event.hash
+        events.append(event)
+    session.add_all(events)
     session.execute(
         update(AuditHead)
         .where(col(AuditHead.id) == HEAD_ID)
-        .values(last_id=event.id, last_hash=event.hash)
+        .values(last_id=last_id, last_hash=last_hash)
     )
     session.flush()
-    return event
+    return events
 
 
 def split_personal(action: str, parts: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +237,7 @@ def unpack_sealed(sealed: str) -> tuple[list[str], str]:
     return list(packed["fields"]), str(packed["data"])
 
 
-def _check(actor: Actor, source: str, action: str) -> None:
+def _check(actor: Actor, action: str, source: str) -> None:
     if actor.type not in ACTOR_TYPES:
         raise ValueError(f"unknown actor type {actor.type!r}")
     if source not in SOURCES:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -37,26 +37,54 @@ class Sealer:
 
     def __init__(self, keys: Keys) -> None:
         self._keys = keys
+        self._kek = keys.derive("audit-kek")
 
-    def ensure_key(self, session: Session, customer_id: str) -> None:
-        """Create the customer's key unless it exists (safe against a concurrent creation)."""
-        if self._wrapped(session, [customer_id]):
+    def ensure_keys(self, session: Session, customer_ids: Iterable[str]) -> None:
+        """Create the customers' keys unless they exist (safe against a concurrent creation)."""
+        ids = set(customer_ids)
+        missing = sorted(ids - set(self._wrapped(session, ids)))
+        if not missing:
             return
-        wrapped = self._wrap(customer_id, AESGCM.generate_key(bit_length=256))
+        rows = [
+            {"customer_id": c, "key": self._wrap(c, AESGCM.generate_key(bit_length=256))}
+            for c in missing
+        ]
         try:
             with session.begin_nested():
-                session.add(CustomerKey(customer_id=customer_id, key=wrapped))
+                session.execute(insert(CustomerKey), rows)
         except IntegrityError:
-            pass  # another transaction created it first; theirs is now visible
+            # Another transaction created some first: theirs are visible now; add the others.
+            for row in rows:
+                try:
+                    with session.begin_nested():
+                        session.execute(insert(CustomerKey), [row])
+                except IntegrityError:
+                    continue
+
+    def ensure_key(self, session: Session, customer_id: str) -> None:
+        """Create the customer's key unless it exists."""
+        self.ensure_keys(session, [customer_id])
 
     def seal(self, session: Session, customer_id: str, data: dict[str, Any]) -> str:
         """`data` encrypted with the customer's key (created when missing): "v1:" + base64."""
-        self.ensure_key(session, customer_id)
-        key = self.load_keys(session, [customer_id])[customer_id]
-        nonce = os.urandom(_NONCE)
-        plain = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        sealed = AESGCM(key).encrypt(nonce, plain.encode(), _aad("audit", customer_id))
-        return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+        return self.seal_many(session, [(customer_id, data)])[0]
+
+    def seal_many(self, session: Session, items: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Each (customer, data) sealed, with the keys created and read in a few statements."""
+        if not items:
+            return []
+        ids = {customer_id for customer_id, _ in items}
+        self.ensure_keys(session, ids)
+        keys = self.load_keys(session, ids)
+        sealed = []
+        for customer_id, data in items:
+            nonce = os.urandom(_NONCE)
+            plain = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            body = AESGCM(keys[customer_id]).encrypt(
+                nonce, plain.encode(), _aad("audit", customer_id)
+            )
+            sealed.append(PREFIX + base64.b64encode(nonce + body).decode("ascii"))
+        return sealed
 
     def unseal(self, session: Session, customer_id: str, sealed: str) -> dict[str, Any] | None:
         """The sealed data, or None when the customer's key is gone (erased)."""
@@ -100,7 +128,7 @@ class Sealer:
 
     def _wrap(self, customer_id: str, key: bytes) -> bytes:
         nonce = os.urandom(_NONCE)
-        kek = AESGCM(self._keys.derive("audit-kek"))
+        kek = AESGCM(self._kek)
         return _WRAP_VERSION + nonce + kek.encrypt(nonce, key, _aad("key", customer_id))
 
     def _unwrap(self, customer_id: str, wrapped: bytes) -> bytes:

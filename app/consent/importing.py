@@ -16,17 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.audit import Actor, record
+from app.audit import Actor, Change, record_many
 from app.consent.context import Context
 from app.consent.customers import (
     ADDRESS_CHANNELS,
     IDENTITY_FIELDS,
     new_customer_id,
-    put_customer,
     tombstone_hashes,
     withdraw_consents,
 )
-from app.consent.errors import DomainError
 from app.consent.facts import chunks
 from app.consent.reservations import cancel_denied_sends
 from app.consent.schemas import CustomerBody
@@ -36,7 +34,7 @@ from app.models.send import RESERVED
 
 COLUMNS = IDENTITY_FIELDS
 UNIQUE = ("external_id", "email")
-BATCH = 5000  # rows per transaction
+BATCH = 1000  # rows per transaction: on SQLite, writers wait for it (about a second)
 Record = tuple[int, dict[str, str] | str]  # a line number and its cells, or why it is unusable
 
 
@@ -56,7 +54,6 @@ class _Row:
 
     line: int
     key: tuple[str, str]
-    body: CustomerBody
     values: dict[str, Any]
 
     def claims(self) -> set[tuple[str, str]]:
@@ -87,7 +84,7 @@ def _parse(line: int, cells: dict[str, str]) -> _Row:
         key = ("email", body.email)
     else:
         raise ValueError("a row needs an external_id or an email")
-    return _Row(line=line, key=key, body=body, values=body.identity_changes())
+    return _Row(line=line, key=key, values=body.identity_changes())
 
 
 def _records(path: Path) -> Iterator[Record]:
@@ -265,23 +262,18 @@ def _apply(
             outcomes.append((row.line, "unchanged"))
     _create(session, ctx, [view for _, view in created], now)
     documents = _update(session, [(before, after) for _, before, after in updated], now)
-    events: dict[int, list[dict[str, Any]]] = {}
+    events: dict[int, list[Change]] = {}
     for row, view in created:
-        events[row.line] = [_event("customer.created", view["id"], None, view)]
+        events[row.line] = [Change("customer.created", view["id"], None, view)]
     for row, before, after in updated:
         old, new = documents[after["id"]]
-        events[row.line] = [_event("customer.updated", after["id"], before, after)]
+        events[row.line] = [Change("customer.updated", after["id"], before, after)]
         if new != old:
-            events[row.line].append(_event("consent.withdrawn", after["id"], old, new))
-    for line, _ in outcomes:
-        for event in events.get(line, ()):
-            record(session, sealer=ctx.sealer, actor=actor, source=source, **event)
+            events[row.line].append(Change("consent.withdrawn", after["id"], old, new))
+    changes = [change for line, _ in outcomes for change in events.get(line, ())]
+    record_many(session, sealer=ctx.sealer, actor=actor, source=source, changes=changes, at=now)
     _cancel_reserved(session, ctx, [after["id"] for _, _, after in updated], now, actor, source)
     return outcomes
-
-
-def _event(action: str, customer_id: str, before: Any, after: Any) -> dict[str, Any]:
-    return {"action": action, "customer_id": customer_id, "before": before, "after": after}
 
 
 def _create(session: Session, ctx: Context, views: list[dict[str, Any]], now: datetime) -> None:
@@ -364,14 +356,9 @@ def _apply_one_by_one(
     """The rows one at a time, each in a savepoint: slower, but a bad row spoils only itself."""
     outcomes: list[tuple[int, str]] = []
     for row in rows:
-        ref = f"ext:{row.key[1]}" if row.key[0] == "external_id" else f"email:{row.key[1]}"
         try:
             with session.begin_nested():
-                _, created = put_customer(
-                    session, ctx=ctx, ref=ref, body=row.body, actor=actor, source=source
-                )
-        except (DomainError, IntegrityError) as error:
-            outcomes.append((row.line, getattr(error, "detail", "a conflicting identifier")))
-        else:
-            outcomes.append((row.line, "created" if created else "updated"))
+                outcomes += _apply(session, [row], ctx, actor, source)
+        except IntegrityError:
+            outcomes.append((row.line, "another customer has this external_id or email"))
     return outcomes

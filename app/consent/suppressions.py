@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, cast, select
@@ -65,7 +65,7 @@ def apply_suppressions(
 
 
 def _addresses(session: Session, ctx: Context, items: Sequence[SuppressionItem]) -> list[str]:
-    """Each item's normalised address; 422 naming every bad address, brand or instant."""
+    """Each item's normalised address; 422 naming every bad address or brand."""
     addresses: list[str] = []
     errors: list[dict[str, Any]] = []
     live_brands = ctx.catalog.get(session).brands
@@ -82,11 +82,6 @@ def _addresses(session: Session, ctx: Context, items: Sequence[SuppressionItem])
         # Lifting may name a retired brand: its suppressions stay until lifted.
         if item.reason != "resubscribe" and item.brand not in (None, *live_brands):
             errors.append(field_error(("items", index, "brand"), "no such brand"))
-        if item.occurred_at is not None:
-            try:
-                item.occurred_at.astimezone(UTC)
-            except OverflowError:
-                errors.append(field_error(("items", index, "occurred_at"), "out of range"))
     if errors:
         raise ValidationFailed("the request is invalid", errors)
     return addresses

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from app.cli.context import cli_context, cli_engine, cli_keys
 from app.cli.main import cli
+from app.consent import importing
 from app.models import AuditEvent, Customer
 from app.settings import get_settings
 from tests.databases import migrated_database
@@ -201,7 +202,10 @@ def test_a_missing_file_is_an_error(run_import: Import, tmp_path: Path) -> None:
     del run_import
 
 
-def test_a_few_hundred_rows_one_audit_event_each(run_import: Import) -> None:
+def test_a_few_hundred_rows_in_several_batches_one_audit_event_each(
+    run_import: Import, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing, "BATCH", 64)
     t = tag()
     rows = [f"{t}-{n},r{n}.{t}@example.org,+49151{n:08d},tok-{n}" for n in range(350)]
     run_import("external_id,email\n" + "\n".join(r.rsplit(",", 2)[0] for r in rows[:100]) + "\n")
@@ -212,6 +216,31 @@ def test_a_few_hundred_rows_one_audit_event_each(run_import: Import) -> None:
     assert "250 created, 100 updated, 0 unchanged, 0 bad rows" in result.stdout
     counts = events([f"{t}-{n}" for n in range(350)])
     assert counts == {"customer.created": 350, "customer.updated": 100}
+    last = customer(f"{t}-349")
+    assert last is not None
+    assert (last.phone, last.push_tokens) == ("+4915100000349", ["tok-349"])
+
+
+def test_rows_about_one_customer_apply_in_order(run_import: Import) -> None:
+    t = tag()
+    text = (
+        "external_id,email,locale\n"
+        f"{t},o.{t}@example.org,de\n"
+        f"{t}-x,,en\n"
+        f"{t},,fr\n"
+        f",O.{t}@example.org,en\n"
+        f"{t}-y,o.{t}@example.org,\n"
+    )
+
+    result = run_import(text)
+
+    assert result.exit_code == 1
+    assert "2 created, 2 updated, 0 unchanged, 1 bad rows" in result.stdout
+    assert "line 6: another customer has this email" in result.stderr
+    found = customer(t)
+    assert found is not None
+    assert found.locale == "en"
+    assert events([t]) == {"customer.created": 1, "customer.updated": 2}
 
 
 def test_a_row_with_too_many_cells_is_bad(run_import: Import) -> None:

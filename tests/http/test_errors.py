@@ -47,7 +47,8 @@ def locs(body: dict[str, Any]) -> list[list[Any]]:
 def test_malformed_json_is_400(api: Api, headers: H, method: str, path: str, body: bytes) -> None:
     response = api.http.request(method, path, content=body, headers={**headers, **JSON})
 
-    assert_problem(response, 400)
+    problem = assert_problem(response, 400)
+    assert [(e["loc"], e["type"]) for e in problem["errors"]] == [([], "json_invalid")]
 
 
 @pytest.mark.parametrize(
