@@ -35,7 +35,14 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     # As many kept connections as worker threads can use at once: a connection opened per
     # request costs milliseconds. A connection broken by a database restart fails one request
     # with 503, and the pool then replaces every connection it holds.
-    return create_engine(url, pool_size=40, max_overflow=10, pool_recycle=3600, **kwargs)
+    return create_engine(
+        url,
+        pool_size=40,
+        max_overflow=10,
+        pool_recycle=3600,
+        connect_args={"connect_timeout": 5},  # an unreachable host: 503 soon, not a hang
+        **kwargs,
+    )
 
 
 def _prepare_sqlite(engine: Engine) -> None:

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from app.api.metrics import count_decisions
+from app.api.responses import JsonResponse
 from app.auth.deps import Bearer, require_bearer
 from app.auth.errors import AuthError
 from app.auth.links import Links
@@ -42,16 +42,10 @@ def _answer(links: Links, ask: Ask, answer: Answer) -> dict[str, Any]:
     record = answer.customer
     unsubscribe = None
     if record is not None and answer.marketing and ask.request.channel == "email":
-        url = links.unsubscribe_url(
-            record.id, ask.request.brand, ask.request.topic, ask.request.channel
+        request = ask.request
+        unsubscribe = links.unsubscribe_member(
+            record.id, request.brand, request.topic, request.channel
         )
-        unsubscribe = {
-            "url": url,
-            "headers": {
-                "List-Unsubscribe": f"<{url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
-        }
     return {
         "decision": decision.outcome,
         "reasons": list(decision.reasons),
@@ -98,17 +92,17 @@ def _count(answers: Sequence[Answer]) -> None:
 @router.post("/decisions")
 async def post_decision(
     body: DecisionBody, request: Request, bearer: DecisionsBearer
-) -> JSONResponse:
+) -> JsonResponse:
     """One decision; with `reserve`, an allowed send is stored atomically with the cap check."""
     batch = BatchBody(items=[body])
     items = await run_in_threadpool(_decide, request.app.state, bearer, batch, False)
-    return JSONResponse(items[0])
+    return JsonResponse(items[0])
 
 
 @router.post("/decisions/batch")
 async def post_decision_batch(
     body: BatchBody, request: Request, bearer: DecisionsBearer
-) -> JSONResponse:
+) -> JsonResponse:
     """Up to 10,000 decisions, validated whole first, decided in order."""
     items = await run_in_threadpool(_decide, request.app.state, bearer, body, True)
-    return JSONResponse({"items": items})
+    return JsonResponse({"items": items})

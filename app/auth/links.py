@@ -8,6 +8,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from app.keys import Keys
 
@@ -66,6 +67,7 @@ class Links:
         self._base = base_url.rstrip("/")
         self.preferences = LinkSigner(keys, "preferences")
         self.unsubscribe = LinkSigner(keys, "unsubscribe")
+        self._unsubscribe_member = lru_cache(maxsize=65536)(self._unsubscribe_member_uncached)
 
     def preferences_url(self, customer_id: str) -> str:
         return f"{self._base}/p/{self.preferences.sign([customer_id])}"
@@ -73,3 +75,24 @@ class Links:
     def unsubscribe_url(self, customer_id: str, brand: str, topic: str, channel: str) -> str:
         token = self.unsubscribe.sign([customer_id, brand, topic, channel])
         return f"{self._base}/u/{token}"
+
+    def unsubscribe_member(
+        self, customer_id: str, brand: str, topic: str, channel: str
+    ) -> dict[str, Any]:
+        """The `unsubscribe` member of a decision: the link and the RFC 8058 headers to send.
+
+        Made once per link and shared: answers only serialise it.
+        """
+        return self._unsubscribe_member(customer_id, brand, topic, channel)
+
+    def _unsubscribe_member_uncached(
+        self, customer_id: str, brand: str, topic: str, channel: str
+    ) -> dict[str, Any]:
+        url = self.unsubscribe_url(customer_id, brand, topic, channel)
+        return {
+            "url": url,
+            "headers": {
+                "List-Unsubscribe": f"<{url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        }

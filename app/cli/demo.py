@@ -45,9 +45,9 @@ def demo_command(
         )
     base = settings.base_url.rstrip("/")
     lines = [
-        f"Portal:  {base}/",
-        f"Console: {base}/admin",
-        f"API:     {base}/api/v1  (OpenAPI at {base}/docs)",
+        f"API:       {base}/api/v1  (OpenAPI at {base}/docs)",
+        f"Health:    {base}/healthz, {base}/readyz, {base}/metrics",
+        f"Customers: ext:demo-1 … ext:demo-{customers} (email customer1@example.org …)",
         "API client (the secret is shown only now):",
     ]
     for line in lines:

@@ -200,7 +200,7 @@ def find_customers(
     connection = session.connection()
     for kind, values in by_kind.items():
         for part in chunks(sorted(values)):
-            for row in connection.execute(CUSTOMERS_BY[kind], {"values": list(part)}):
+            for row in connection.execute(CUSTOMERS_BY[kind], {"values": list(part)}).all():
                 ref = Reference(kind, row[-1])
                 if ref in found:
                     ambiguous.add(ref)
