@@ -13,11 +13,6 @@ from sqlalchemy.orm import Session
 WRITE = "cmr_write"
 
 
-def is_sqlite(engine: Engine | Connection) -> bool:
-    """Whether the database behind `engine` is SQLite."""
-    return engine.dialect.name == "sqlite"
-
-
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; on SQLite, WAL and a write lock taken at BEGIN for write sessions."""
     if url.startswith("sqlite"):

@@ -104,7 +104,8 @@ def test_the_demo_makes_a_database_and_a_client_that_gets_a_token(
     result = demo("--customers", "50")
 
     assert result.exit_code == 0, result.output
-    assert "/admin" in result.stdout
+    assert "/api/v1" in result.stdout
+    assert "ext:demo-50" in result.stdout
     assert counts(url) == (50, 50, 1)
     client_id, secret = credentials(result)
     curl = next(line for line in result.stdout.splitlines() if line.startswith("Token:"))
