@@ -2,19 +2,29 @@
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
-STAMP := $(VENV)/.installed-stamp
+APP_STAMP := $(VENV)/.installed-app
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run test lint pytest bench clean
+.PHONY: install install-app run test lint pytest bench clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The service alone, for `make run`; the tools and test libraries too, for everything else.
+$(APP_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(APP_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(APP_STAMP) $(DEV_STAMP)
 
-install: $(STAMP)
+install-app: $(APP_STAMP)
 
-run: install
+install: $(DEV_STAMP)
+
+run: install-app
 	$(BIN)/cmr demo
 	$(BIN)/cmr serve
 

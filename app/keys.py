@@ -42,10 +42,15 @@ class Keys:
         return (self.derive(purpose), *(_derive(old, purpose) for old in self.previous))
 
     @cached_property
-    def _identifier_key(self) -> bytes:
-        return self.derive("identifier-hash")
+    def _identifier_keys(self) -> tuple[bytes, ...]:
+        return self.derive_all("identifier-hash")
 
     def identifier_hash(self, kind: str, value: str) -> str:
         """A keyed hash of a normalised identifier (suppressed addresses, tombstones)."""
+        return self.identifier_hashes(kind, value)[0]
+
+    def identifier_hashes(self, kind: str, value: str) -> tuple[str, ...]:
+        """The identifier's hash under the current key, then under each retired one: what a
+        lookup must try, so that suppressions and tombstones outlive a change of secret."""
         message = f"{kind}:{value}".encode()
-        return hmac.new(self._identifier_key, message, hashlib.sha256).hexdigest()
+        return tuple(hmac.digest(k, message, hashlib.sha256).hex() for k in self._identifier_keys)

@@ -6,22 +6,37 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE = "cmr.secret"  # noqa: S105  (a file name, not a secret)
 
 
-def _local_secret() -> SecretStr:
-    """A secret kept beside the embedded database, made once, for running without CMR_SECRET_KEY."""
+DEFAULT_DATABASE_URL = "sqlite:///./cmr.db"
+MIN_SECRET_LENGTH = 32
+
+
+def _local_secret() -> str:
+    """A secret kept beside the embedded database, made once, for running without CMR_SECRET_KEY.
+
+    Written to a temporary file and linked into place, so that processes starting together
+    agree on one secret and never read a half-written file.
+    """
     path = Path(SECRET_FILE)
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
-    return SecretStr(path.read_text().strip())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs it is
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
 
 
 class Settings(BaseSettings):
@@ -29,8 +44,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CMR_", extra="forbid", frozen=True)
 
-    database_url: str = "sqlite:///./cmr.db"
-    secret_key: SecretStr = Field(default_factory=_local_secret)
+    database_url: str = DEFAULT_DATABASE_URL
+    # Filled in by `_secret_for_sqlite` when not given.
+    secret_key: SecretStr = SecretStr("")
     previous_secret_keys: list[SecretStr] = []
     base_url: str = "http://127.0.0.1:8000"
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
@@ -42,6 +58,23 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_sender: str = "cmr@localhost"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_for_sqlite(cls, data: Any) -> Any:
+        """Without CMR_SECRET_KEY, the embedded database gets a local secret; others refuse."""
+        if isinstance(data, dict) and not data.get("secret_key"):
+            if not str(data.get("database_url", DEFAULT_DATABASE_URL)).startswith("sqlite"):
+                raise ValueError("CMR_SECRET_KEY is required unless the database is SQLite")
+            data = {**data, "secret_key": _local_secret()}
+        return data
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 
 from app.audit.actors import CLI, SYSTEM, Actor, ActorType
 from app.audit.cursor import InvalidCursor, decode_cursor, encode_cursor
-from app.audit.feed import EventFilter, audit_listing, changes, event_view, event_views
+from app.audit.feed import EventFilter, audit_listing, changes, event_views
 from app.audit.record import ERASED, Change, canonical_json, event_hash, record, record_many
 from app.audit.seal import Sealer, SealError
 from app.audit.verify import VerifyResult, verify_chain
@@ -25,7 +25,6 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "event_hash",
-    "event_view",
     "event_views",
     "record",
     "record_many",

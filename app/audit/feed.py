@@ -26,7 +26,6 @@ __all__ = [
     "changes",
     "decode_cursor",
     "encode_cursor",
-    "event_view",
     "event_views",
 ]
 
@@ -95,13 +94,6 @@ def audit_listing(
     last_id = int(events[-1].id or 0) if events else start
     items = event_views(session, sealer, events, unseal=True)
     return items, _next_cursor(keys, after, start, last_id)
-
-
-def event_view(
-    session: Session, sealer: Sealer, event: AuditEvent, *, unseal: bool
-) -> dict[str, Any]:
-    """One event in the SPEC's shape; with `unseal`, personal data put back (or "erased")."""
-    return event_views(session, sealer, [event], unseal=unseal)[0]
 
 
 def event_views(

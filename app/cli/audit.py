@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.audit import VerifyResult, verify_chain
 from app.cli.context import cli_engine
@@ -15,8 +16,12 @@ audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=
 @audit_app.command("verify")
 def verify() -> None:
     """Check the hash chain: exit 0 when intact, else 1, naming the first broken event."""
-    with read_session(cli_engine()) as session:
-        result = verify_chain(session)
+    try:
+        with read_session(cli_engine()) as session:
+            result = verify_chain(session)
+    except SQLAlchemyError as error:  # not a verdict on the chain: another exit code
+        Console(stderr=True).print(f"cannot read the audit trail: {type(error).__name__}")
+        raise typer.Exit(2) from error
     raise typer.Exit(report(result, Console()))
 
 

@@ -21,7 +21,7 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="CSV with the columns of PUT /customers.")],
 ) -> None:
     """Create or update a customer per row; bad rows are reported by line and skipped."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # one line per bad row, never wrapped
     if not file.is_file():
         console.print(f"no such file: {file}", markup=False, highlight=False)
         raise typer.Exit(2)

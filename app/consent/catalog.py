@@ -13,7 +13,6 @@ from app.audit import Actor, Sealer, record
 from app.consent.catalog_plan import CatalogPlan, Difference, Violation, diff_catalog, plan_catalog
 from app.consent.catalog_read import (
     CatalogCache,
-    catalog_cache,
     catalog_revision,
     catalog_view,
     load_catalog_facts,
@@ -31,7 +30,6 @@ __all__ = [
     "Difference",
     "Violation",
     "apply_catalog",
-    "catalog_cache",
     "catalog_revision",
     "catalog_view",
     "load_catalog_facts",

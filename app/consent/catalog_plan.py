@@ -251,6 +251,16 @@ def topic_violations(
                 f"the notice changes, so notice_version must rise above {old['notice_version']}",
             )
         )
+    # A lower version names a text that consents were given to: it may not come back.
+    if new["notice_version"] < old["notice_version"]:
+        found.append(
+            Violation(
+                subject,
+                "notice_version_lowered",
+                f"notice_version would fall from {old['notice_version']} to "
+                f"{new['notice_version']}: consents to the old version would count for this text",
+            )
+        )
     if (
         old["depth"] in DEPTH_ORDER
         and new["depth"] in DEPTH_ORDER

@@ -163,9 +163,6 @@ class CatalogCache:
             self._checked_at = -math.inf
 
 
-catalog_cache = CatalogCache()
-
-
 def catalog_view(session: Session, brands: Collection[str] | None = None) -> dict[str, Any]:
     """The body of `GET /api/v1/catalog`: live brands (only `brands`, if given) and channels."""
     stored = _channel_settings(session)

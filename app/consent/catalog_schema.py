@@ -38,7 +38,6 @@ T = TypeVar("T")
 S = TypeVar("S", bound=BaseModel)
 Loc = tuple[str | int, ...]
 
-DEMO_CATALOG = Path(__file__).resolve().with_name("demo_catalog.toml")  # shipped in the package
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_INT = 2**31 - 1  # the database's INTEGER

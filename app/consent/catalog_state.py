@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.consent.catalog_schema import BrandSpec, ChannelSpec, TopicSpec
 from app.consent.vocabulary import CHANNELS, DAYS, QuietWindowModel
+from app.format import format_instant
 from app.models import Brand, CatalogSetting, ChannelSetting, Topic
 
 State = dict[str, Any]
@@ -70,8 +71,8 @@ def topic_state(brand: str, spec: TopicSpec) -> State:
 
 
 def iso(at: datetime | None) -> str | None:
-    """An instant as ISO 8601 UTC (`2026-11-20T10:00:00.123456Z`), or None."""
-    return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """An instant as RFC 3339 UTC, or None."""
+    return None if at is None else format_instant(at)
 
 
 def brand_row_state(row: Brand) -> State:

@@ -92,12 +92,17 @@ def customer_view(customer: Customer) -> dict[str, Any]:
     }
 
 
-def tombstone_hashes(ctx: Context, values: Mapping[str, Any]) -> list[str]:
-    """Keyed hashes of the identifiers that mark an erased customer."""
+def tombstone_hashes(
+    ctx: Context, values: Mapping[str, Any], *, every_key: bool = False
+) -> list[str]:
+    """Keyed hashes of the identifiers that mark an erased customer (to look up: `every_key`)."""
     return [
-        ctx.keys.identifier_hash(f"tombstone-{field}", str(values[field]))
+        found
         for field in ("external_id", "email", "phone")
         if values.get(field)
+        for found in ctx.keys.identifier_hashes(f"tombstone-{field}", str(values[field]))[
+            : None if every_key else 1
+        ]
     ]
 
 
@@ -157,7 +162,7 @@ def create_customer(
     """A new customer; one whose identifiers match a tombstone starts with no marketing."""
     _check_unique(session, values, None)
     customer = Customer(id=new_customer_id(), **{k: v for k, v in values.items() if v is not None})
-    hashes = tombstone_hashes(ctx, values)
+    hashes = tombstone_hashes(ctx, values, every_key=True)
     erased_before = bool(hashes) and bool(
         session.scalar(select(func.count()).where(col(Tombstone.hash).in_(hashes)))
     )

@@ -221,10 +221,11 @@ def load_suppressions(
     # The keyed hash covers the channel too: one hash names one (channel, address).
     wanted = sorted(
         {
-            keys.identifier_hash(channel, address)
+            address_hash
             for record in customers
             for channel, addresses in record.addresses().items()
             for address in addresses
+            for address_hash in keys.identifier_hashes(channel, address)
         }
     )
     per_address: dict[tuple[str, str], list[Suppression]] = {}
@@ -242,7 +243,11 @@ def load_suppressions(
     for record in customers:
         for channel, addresses in record.addresses().items():
             sets = [
-                set(per_address.get((channel, keys.identifier_hash(channel, a)), ()))
+                {
+                    suppression
+                    for address_hash in keys.identifier_hashes(channel, a)
+                    for suppression in per_address.get((channel, address_hash), ())
+                }
                 for a in addresses
             ]
             common = set.intersection(*sets) if sets else set()

@@ -88,13 +88,17 @@ def _parse(line: int, cells: dict[str, str]) -> _Row:
 
 
 def _records(path: Path) -> Iterator[Record]:
-    """Each record with the line it starts on; a bad header or unreadable file: ValueError."""
+    """Each record with the line it starts on; a bad header: ValueError.
+
+    A file that stops being CSV part of the way through ends with one bad record saying so:
+    what came before it is imported and reported as usual.
+    """
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         try:
             yield from _read(reader)
-        except csv.Error as error:  # the rest of the file cannot be read reliably
-            raise ValueError(f"line {reader.line_num}: {error}") from error
+        except csv.Error as error:
+            yield reader.line_num, f"{error}; the rest of the file was not read"
 
 
 def _read(reader: Any) -> Iterator[Record]:
@@ -280,7 +284,7 @@ def _create(session: Session, ctx: Context, views: list[dict[str, Any]], now: da
     """Insert the customers and their preferences; erased identifiers mean no marketing."""
     if not views:
         return
-    hashes = {view["id"]: tombstone_hashes(ctx, view) for view in views}
+    hashes = {view["id"]: tombstone_hashes(ctx, view, every_key=True) for view in views}
     erased = _tombstoned(session, [h for found in hashes.values() for h in found])
     session.execute(insert(Customer), [{**view, "created_at": now} for view in views])
     session.execute(

@@ -44,16 +44,16 @@ def apply_suppressions(
     touched: set[str] = set()
     postal: dict[str, list[str]] | None = None
     for item, address in zip(items, addresses, strict=True):
-        address_hash = ctx.keys.identifier_hash(item.channel, address)
+        hashes = ctx.keys.identifier_hashes(item.channel, address)
         if item.channel == "postal":
             postal = _postal_index(session) if postal is None else postal
             customers = postal.get(address, [])
         else:
             customers = customers_at(session, item.channel, address)
         if item.reason == "resubscribe":
-            status = _lift(session, ctx, item, address_hash, customers, actor, source, now)
+            status = _lift(session, ctx, item, hashes, customers, actor, source, now)
         else:
-            status = _add(session, ctx, item, address_hash, customers, actor, source, now)
+            status = _add(session, ctx, item, hashes, customers, actor, source, now)
             if status == "added":
                 touched.update(customers)
         statuses.append(status)
@@ -125,12 +125,13 @@ def _postal_index(session: Session) -> dict[str, list[str]]:
     return index
 
 
-def _active(session: Session, channel: str, address_hash: str) -> list[SuppressionRow]:
+def _active(session: Session, channel: str, hashes: Sequence[str]) -> list[SuppressionRow]:
+    """The address's suppressions in force, made under the current secret or a retired one."""
     return list(
         session.scalars(
             select(SuppressionRow).where(
                 col(SuppressionRow.channel) == channel,
-                col(SuppressionRow.address_hash) == address_hash,
+                col(SuppressionRow.address_hash).in_(hashes),
                 col(SuppressionRow.lifted_at).is_(None),
             )
         )
@@ -175,19 +176,19 @@ def _add(
     session: Session,
     ctx: Context,
     item: SuppressionItem,
-    address_hash: str,
+    hashes: Sequence[str],
     customers: list[str],
     actor: Actor,
     source: str,
     now: datetime,
 ) -> str:
-    for row in _active(session, item.channel, address_hash):
+    for row in _active(session, item.channel, hashes):
         # Already suppressed: the same reason for the same brand, or for every brand.
         if row.reason == item.reason and row.brand in (None, item.brand):
             return "existing"
     row = SuppressionRow(
         channel=item.channel,
-        address_hash=address_hash,
+        address_hash=hashes[0],
         brand=item.brand,
         reason=item.reason,
         occurred_at=item.occurred_at or now,
@@ -203,7 +204,7 @@ def _lift(
     session: Session,
     ctx: Context,
     item: SuppressionItem,
-    address_hash: str,
+    hashes: Sequence[str],
     customers: list[str],
     actor: Actor,
     source: str,
@@ -211,7 +212,7 @@ def _lift(
 ) -> str:
     lifted = [
         row
-        for row in _active(session, item.channel, address_hash)
+        for row in _active(session, item.channel, hashes)
         if row.reason in LIFTED_BY_RESUBSCRIBE and (item.brand is None or row.brand == item.brand)
     ]
     for row in lifted:

@@ -7,7 +7,6 @@ import json
 import tomllib
 from collections.abc import Callable, Iterator
 from datetime import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,12 +26,13 @@ from app.consent.catalog import (
     plan_catalog,
 )
 from app.consent.catalog_schema import CatalogFile, parse_catalog
+from app.consent.demo import DEMO_CATALOG
 from app.consent.engine.types import BrandFacts, Cap, Quiet, QuietWindow, TopicFacts
 from app.keys import Keys
 from app.models import AuditEvent, Brand, CatalogSetting, ChannelSetting, Topic
 from app.settings import Settings
 
-DEMO = Path(__file__).resolve().parents[2] / "app" / "consent" / "demo_catalog.toml"
+DEMO = DEMO_CATALOG
 
 Data = dict[str, Any]
 
@@ -520,3 +520,19 @@ def test_catalog_view_shape(db: Session, sealer: Sealer, demo: Data) -> None:
     only_acme = catalog_view(db, brands={"acme"})
     assert [b["key"] for b in only_acme["brands"]] == ["acme"]
     assert catalog_view(db, brands=set())["brands"] == []
+
+
+def test_a_notice_version_never_goes_back(db: Session, sealer: Sealer, demo: Data) -> None:
+    raised = copy.deepcopy(demo)
+    topic_of(raised, "acme", "offers").update(notice="Second words", notice_version=2)
+    apply(db, sealer, demo)
+    apply(db, sealer, raised)
+    back = copy.deepcopy(demo)
+    topic_of(back, "acme", "offers").update(notice="Second words", notice_version=1)
+
+    with pytest.raises(CatalogRefused) as refused:
+        apply(db, sealer, back)
+
+    assert [(v.subject, v.rule) for v in refused.value.violations] == [
+        ("acme/offers", "notice_version_lowered")
+    ]

@@ -17,12 +17,13 @@ from typer.testing import CliRunner
 
 from app.cli.catalog import catalog_app
 from app.cli.context import cli_engine, cli_keys
+from app.consent.demo import DEMO_CATALOG
 from app.db import create_db_engine
 from app.models import AuditEvent, AuditHead, Brand, CatalogSetting, ChannelSetting, Topic
 from app.settings import get_settings
 from tests.databases import migrated_database
 
-DEMO = Path(__file__).resolve().parents[2] / "app" / "consent" / "demo_catalog.toml"
+DEMO = DEMO_CATALOG
 
 Run = Callable[..., Result]
 

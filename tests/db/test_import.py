@@ -254,14 +254,23 @@ def test_a_row_with_too_many_cells_is_bad(run_import: Import) -> None:
     assert customer(f"{t}-2") is not None
 
 
-def test_an_unreadable_file_says_where(run_import: Import) -> None:
+def test_a_file_unreadable_part_of_the_way_is_reported_and_the_rest_imported(
+    run_import: Import,
+) -> None:
     t = tag()
 
-    result = run_import(f"external_id,email\n{t}-1,\n{t}-2,{'x' * 200_000}\n")
+    result = run_import(
+        f"external_id,email\n{t}-1,\n{t}-2,not-an-email\n{t}-3,{'x' * 200_000}\n{t}-4,\n"
+    )
 
     assert result.exit_code == 1
-    assert "line 3: field larger than field limit" in result.stderr
-    assert customer(f"{t}-1") is None  # the batch it was in was never written
+    assert "line 3: email" in result.stderr
+    assert "line 4: field larger than field limit (131072); the rest of the file was not read" in (
+        result.stderr
+    )
+    assert "1 created, 0 updated, 0 unchanged, 2 bad rows" in result.stdout
+    assert customer(f"{t}-1") is not None
+    assert customer(f"{t}-4") is None
 
 
 def test_a_bad_setting_is_named_without_a_traceback(run_import: Import) -> None:

@@ -17,6 +17,7 @@ from app.consent.catalog_schema import (
     load_catalog_file,
     parse_catalog,
 )
+from app.consent.demo import DEMO_CATALOG
 from app.consent.engine.types import Cap, QuietWindow
 from app.consent.vocabulary import (
     CHANNELS,
@@ -27,7 +28,7 @@ from app.consent.vocabulary import (
     QuietWindowModel,
 )
 
-DEMO = Path(__file__).resolve().parents[2] / "app" / "consent" / "demo_catalog.toml"
+DEMO = DEMO_CATALOG
 
 Data = dict[str, Any]
 
