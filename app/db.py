@@ -20,6 +20,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         # most requests do.
         engine = create_engine(
             url,
+            hide_parameters=True,  # errors logged never show the values (addresses) bound
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=16,
             max_overflow=48,
@@ -32,6 +33,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     # with 503, and the pool then replaces every connection it holds.
     return create_engine(
         url,
+        hide_parameters=True,
         pool_size=40,
         max_overflow=10,
         pool_recycle=3600,

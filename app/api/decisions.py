@@ -19,11 +19,9 @@ from starlette.datastructures import State
 from app.api.metrics import count_decisions
 from app.api.responses import JsonResponse
 from app.auth.deps import Bearer, require_bearer
-from app.auth.errors import AuthError
 from app.auth.links import Links
 from app.consent.context import Context
 from app.consent.decisions import Answer, Ask, decide_asks, validate_asks
-from app.consent.errors import Forbidden
 from app.consent.schemas import BatchBody, DecisionBody
 from app.db import read_session, write_session
 from app.format import format_instant
@@ -70,14 +68,10 @@ def _decide(state: State, bearer: Bearer, batch: BatchBody, in_batch: bool) -> l
     with opener(state.engine) as session:
         client = bearer.principal(session.connection())
         catalog = ctx.catalog.get(session)
-        try:
-            asks = validate_asks(
-                catalog, batch, now=utcnow(), brands=client.brands, in_batch=in_batch
-            )
-        except Forbidden as error:
-            # A brand the client may not use is an authorisation failure: 403 with a challenge.
-            raise AuthError(403, error.detail, "insufficient_scope") from error
-        answers = decide_asks(session, ctx=ctx, client_id=client.client_id, asks=asks)
+        asks = validate_asks(catalog, batch, now=utcnow(), brands=client.brands, in_batch=in_batch)
+        answers = decide_asks(
+            session, ctx=ctx, catalog=catalog, client_id=client.client_id, asks=asks
+        )
     _count(answers)
     links: Links = state.links
     return [_answer(links, ask, answer) for ask, answer in zip(asks, answers, strict=True)]

@@ -21,7 +21,7 @@ async def get_context(request: Request) -> Context:
 
 def read_session(request: Request) -> Iterator[Session]:
     """A session for reads, closed when the route returns."""
-    with Session(request.app.state.engine) as session:
+    with db.read_session(request.app.state.engine) as session:
         yield session
 
 

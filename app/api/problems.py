@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from app.auth.errors import AuthError
-from app.consent.errors import DomainError
+from app.consent.errors import DomainError, Forbidden
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("cmr.api")
@@ -88,7 +88,15 @@ async def on_validation(request: Request, error: Exception) -> JSONResponse:
 
 async def on_domain(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)  # noqa: S101
-    return problem(error.status, error.detail, errors=error.errors, title=error.title)
+    # A brand the client may not use is an authorisation failure: a challenge comes with it.
+    headers = (
+        AuthError(403, error.detail, "insufficient_scope").headers
+        if isinstance(error, Forbidden)
+        else None
+    )
+    return problem(
+        error.status, error.detail, errors=error.errors, title=error.title, headers=headers
+    )
 
 
 async def on_auth(_request: Request, error: Exception) -> JSONResponse:

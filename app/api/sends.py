@@ -8,8 +8,6 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ContextDep, Decider, WriteSession
-from app.auth.errors import AuthError
-from app.consent.errors import Forbidden
 from app.consent.reservations import record_sends, release_send
 from app.consent.schemas import MessageId, SendsBody
 
@@ -21,13 +19,9 @@ def post_sends(
     body: SendsBody, session: WriteSession, ctx: ContextDep, client: Decider
 ) -> JSONResponse:
     """Stored whatever the rules say and counted against caps: 201, or 200 when all were known."""
-    try:
-        new = record_sends(
-            session, ctx=ctx, client_id=client.client_id, items=body.items, brands=client.brands
-        )
-    except Forbidden as error:
-        # A brand the client may not use is an authorisation failure: 403 with a challenge.
-        raise AuthError(403, error.detail, "insufficient_scope") from error
+    new = record_sends(
+        session, ctx=ctx, client_id=client.client_id, items=body.items, brands=client.brands
+    )
     content: dict[str, Any] = {"items": [{"index": i} for i in range(len(body.items))]}
     return JSONResponse(content, status_code=201 if new else 200)
 

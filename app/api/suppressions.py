@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from app.api.deps import ContextDep, SuppressionWriter, WriteSession
 from app.audit import Actor
+from app.auth.errors import AuthError
 from app.consent.schemas import SuppressionsBody
 from app.consent.suppressions import apply_suppressions
 from app.models import utcnow
@@ -23,6 +24,13 @@ def post_suppressions(
     for item in body.items:
         if item.brand is not None:
             client.require_brand(item.brand)
+        elif item.reason == "resubscribe" and client.brands is not None:
+            # Suppressing for every brand only narrows; lifting for every brand is not theirs.
+            raise AuthError(
+                403,
+                "A client limited to brands lifts suppressions of its brands only: name one.",
+                "insufficient_scope",
+            )
     statuses = apply_suppressions(
         session,
         ctx=ctx,

@@ -83,16 +83,26 @@ def audit_listing(
     filters: EventFilter,
     after: str | None,
     limit: int,
+    brands: frozenset[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
     """Every event matching `filters` after the cursor, oldest first, personal data unsealed.
 
-    Where a customer's key is gone (erased), the string "erased" stands for their data.
+    Where a customer's key is gone (erased), the string "erased" stands for their data. A
+    client limited to `brands` sees them as in `changes`.
     """
     _check_limit(limit)
-    start = decode_cursor(keys, after) if after is not None else 0
-    events = _page(session, _conditions(filters), start, limit)
-    last_id = int(events[-1].id or 0) if events else start
-    items = event_views(session, sealer, events, unseal=True)
+    last_id = start = decode_cursor(keys, after) if after is not None else 0
+    conditions = _conditions(filters)
+    items: list[dict[str, Any]] = []
+    for _ in range(_MAX_SCAN_ROUNDS):
+        events = _page(session, conditions, last_id, limit - len(items))
+        if not events:
+            break
+        last_id = int(events[-1].id or 0)
+        views = event_views(session, sealer, events, unseal=True)
+        items.extend(views if brands is None else for_brands(views, brands))
+        if len(items) == limit or brands is None:
+            break
     return items, _next_cursor(keys, after, start, last_id)
 
 
@@ -202,19 +212,26 @@ def _parse(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def for_brands(views: Iterable[dict[str, Any]], brands: frozenset[str]) -> list[dict[str, Any]]:
-    """The events a client limited to `brands` may see, showing only those brands' settings.
+def _event_brand(view: dict[str, Any]) -> str | None:
+    """The one brand an event is about, if any: a send's, a brand suppression's, a catalog
+    brand's."""
+    for name in ("after", "before"):
+        document = view[name]
+        if not isinstance(document, dict):
+            continue
+        if isinstance(document.get("brand"), str):
+            return str(document["brand"])
+        if view["action"].startswith("catalog.brand_") and isinstance(document.get("key"), str):
+            return str(document["key"])
+    return None
 
-    An event about one brand (a cancelled send, a brand's suppression) names it as `brand`.
-    """
+
+def for_brands(views: Iterable[dict[str, Any]], brands: frozenset[str]) -> list[dict[str, Any]]:
+    """The events a client limited to `brands` may see, showing only those brands' settings."""
     shown = []
     for view in views:
-        named = [
-            v["brand"]
-            for v in (view["after"], view["before"])
-            if isinstance(v, dict) and isinstance(v.get("brand"), str)
-        ]
-        if named and named[0] not in brands:
+        brand = _event_brand(view)
+        if brand is not None and brand not in brands:
             continue
         for name in ("before", "after"):
             document = view[name]

@@ -48,6 +48,8 @@ class LinkSigner:
             payload, mac = _unb64(head), _unb64(tail)
         except ValueError:
             return None
+        if _b64(payload) != head or _b64(mac) != tail:
+            return None  # characters the decoder skipped: an altered token
         for key in self._keys:
             expected = hmac.digest(key, payload, hashlib.sha256)[:_MAC_BYTES]
             if hmac.compare_digest(expected, mac):

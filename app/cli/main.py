@@ -51,7 +51,15 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Run the server."""
-    uvicorn.run("app.main:app", host=host, port=port, proxy_headers=True, log_level="info")
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_level="info",
+        # Request paths carry customer references and link tokens: no access log.
+        access_log=False,
+    )
 
 
 def main() -> None:

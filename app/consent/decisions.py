@@ -155,10 +155,15 @@ def resolve(session: Session, refs: Sequence[Reference]) -> dict[Reference, str]
 
 
 def decide_asks(
-    session: Session, *, ctx: Context, client_id: str, asks: Sequence[Ask]
+    session: Session,
+    *,
+    ctx: Context,
+    catalog: CatalogFacts,
+    client_id: str,
+    asks: Sequence[Ask],
 ) -> list[Answer]:
-    """Decide in order; each reservation is stored and seen by the asks after it."""
-    catalog = ctx.catalog.get(session)
+    """Decide in order, against the catalog the asks were validated with; each reservation is
+    stored and seen by the asks after it."""
     found = find_customers(session, [a.ref for a in asks], ctx.customers)
     reserving = any(a.reserve for a in asks)
     if reserving:  # read again under the customers' locks, so the cap check holds

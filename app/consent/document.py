@@ -41,6 +41,19 @@ Instant = Annotated[
 ]
 
 
+PAUSE_LIMIT_YEAR = 3000
+
+
+def _in_this_millennium(value: datetime) -> datetime:
+    # Pauses end when someone alive will see it; later ones would overflow time arithmetic.
+    if value.year >= PAUSE_LIMIT_YEAR:
+        raise ValueError(f"must lie before the year {PAUSE_LIMIT_YEAR}")
+    return value
+
+
+PauseEnd = Annotated[Instant, AfterValidator(_in_this_millennium)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -60,7 +73,7 @@ class TopicDoc(_Strict):
 class BrandDoc(_Strict):
     depth: Depth | None = None
     cap: CapModel | None = None
-    paused_until: Instant | None = None
+    paused_until: PauseEnd | None = None
     topics: dict[str, TopicDoc] = {}
 
 
@@ -75,7 +88,7 @@ class PreferencesDoc(_Strict):
 
     channels: dict[Channel, ChannelDoc] = {}
     no_marketing: StrictBool = False
-    paused_until: Instant | None = None
+    paused_until: PauseEnd | None = None
     global_cap: CapModel | None = None
     brands: dict[str, BrandDoc] = {}
 

@@ -79,26 +79,26 @@ CUSTOMER_COLUMNS = (
 
 
 class CustomerCache:
-    """Customers as read at a version, and their engine facts; `version` moves with every change
-    to identity or preferences, so an entry never goes stale. Bounded; safe across threads."""
+    """Each customer as last read, at its version, with its engine facts: `version` moves with
+    every change to identity or preferences, so an entry at the asked version is never stale.
+    One entry per customer; bounded; safe across threads."""
 
     def __init__(self, size: int = 100_000) -> None:
         self._size = size
-        self._records: dict[tuple[str, int], CustomerRecord] = {}
-        self._facts: dict[tuple[str, int], CustomerFacts] = {}
+        self._entries: dict[str, tuple[int, CustomerRecord, CustomerFacts]] = {}
 
     def record(self, key: tuple[str, int]) -> CustomerRecord | None:
-        return self._records.get(key)
+        entry = self._entries.get(key[0])
+        return entry[1] if entry is not None and entry[0] == key[1] else None
 
     def facts(self, key: tuple[str, int]) -> CustomerFacts | None:
-        return self._facts.get(key)
+        entry = self._entries.get(key[0])
+        return entry[2] if entry is not None and entry[0] == key[1] else None
 
     def keep(self, key: tuple[str, int], record: CustomerRecord, facts: CustomerFacts) -> None:
-        if len(self._records) >= self._size:
-            self._records.clear()  # rarely: simpler and cheaper than tracking recency
-            self._facts.clear()
-        self._records[key] = record
-        self._facts[key] = facts
+        if len(self._entries) >= self._size:
+            self._entries.clear()  # rarely: simpler and cheaper than tracking recency
+        self._entries[key[0]] = (key[1], record, facts)
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -150,7 +150,8 @@ CUSTOMERS_BY = {
     )
 }
 CUSTOMERS_LOCKED = (
-    CUSTOMERS_BY["id"].order_by(col(Customer.id)).with_for_update(of=col(Preference.customer_id))
+    # The customer rows, as every change to a customer locks first: one order, no deadlocks.
+    CUSTOMERS_BY["id"].order_by(col(Customer.id)).with_for_update(of=col(Customer.id))
 )
 SUPPRESSIONS = select(
     col(SuppressionRow.channel),

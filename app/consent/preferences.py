@@ -86,6 +86,9 @@ def patch_preferences(
     after = _withdraw(before, after)
     given = _consents(session, catalog, patch, after, evidence, now) if evidence else []
     widened = loosenings(catalog, before, after, now)
+    if brands is not None and any(loc[:1] != ("brands",) for loc, _ in widened):
+        # Narrowing is anyone's; loosening what applies to every brand is not a limited client's.
+        raise Forbidden("a client limited to brands may not loosen settings of every brand")
     if widened and evidence is None and not by_customer:
         raise CustomerOnly(
             "this change loosens the customer's settings and needs evidence of their request",

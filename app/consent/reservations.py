@@ -53,14 +53,15 @@ def record_sends(
     catalog = ctx.catalog.get(session)
     refs = _validate_sends(catalog, items, brands)
     ids = resolve(session, refs)
+    # Locked as reservations are; a customer erased meanwhile is gone from the locked read.
+    live = load_customers(session, list(ids.values()), lock=True)
     missing = [
         field_error(("items", index, "customer"), "no customer matches this reference")
         for index, ref in enumerate(refs)
-        if ref not in ids
+        if ids.get(ref) not in live
     ]
     if missing:
         raise ValidationFailed("the request is invalid", missing)
-    load_customers(session, list(ids.values()), lock=True)  # as reservations do
     known = _known_sends(session, client_id, [item.message_id for item in items])
     new = False
     for item, ref in zip(items, refs, strict=True):

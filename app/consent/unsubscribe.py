@@ -60,7 +60,7 @@ def unsubscribe(
         select(Preference)
         .join(Customer, col(Customer.id) == col(Preference.customer_id))
         .where(col(Preference.customer_id) == customer_id, col(Customer.erased_at).is_(None))
-        .with_for_update()
+        .with_for_update(of=col(Customer.id))  # the customer first, as every change does
     ).first()
     if preference is None:
         return False

@@ -273,3 +273,12 @@ def test_preferences_need_their_scopes(api: Api) -> None:
 
     assert response.status_code == 403, response.text
     assert stored(api, customer["id"]) == ({}, 1)
+
+
+def test_a_pause_beyond_the_year_3000_is_422(api: Api, headers: H) -> None:
+    customer = api.customer(headers)
+
+    response = api.patch(headers, customer["id"], {"paused_until": "9999-12-31T12:00:00Z"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["paused_until"]

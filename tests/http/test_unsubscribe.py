@@ -267,3 +267,25 @@ def test_a_retired_topic_stays_off_unless_the_customer_asks(api: Api, headers: H
     assert refused.status_code == 403, refused.text
     assert asked.status_code == 200, asked.text
     assert stored(api, customer["id"]) == ({}, 3)
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        lambda head, tail: f"{head[:4]}!~*!{head[4:]}.{tail}",
+        lambda head, tail: f"{head}.{tail}!!!!",
+        lambda head, tail: f"{head} .{tail}",
+    ],
+    ids=["junk-in-payload", "junk-after-signature", "space"],
+)
+def test_characters_the_decoder_would_skip_make_a_token_forged(
+    api: Api, headers: H, alter: Any
+) -> None:
+    customer = api.customer(headers)
+    head, _, tail = link(api, headers, customer["id"]).removeprefix("/u/").partition(".")
+    before = stored(api, customer["id"])
+
+    response = post(api, f"/u/{alter(head, tail)}", data={"List-Unsubscribe": "One-Click"})
+
+    assert response.status_code == 404
+    assert stored(api, customer["id"]) == before
