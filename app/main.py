@@ -22,6 +22,7 @@ from app.api import (
 from app.api.metrics import RequestTimer
 from app.api.problems import install
 from app.auth.deps import TokenCache
+from app.auth.limits import AttemptLimiter
 from app.auth.links import Links
 from app.consent.context import Context
 from app.db import create_db_engine
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = context.keys
         app.state.links = Links(context.keys, resolved.base_url)
         app.state.tokens = TokenCache()
+        app.state.token_attempts = AttemptLimiter(attempts=10, window_seconds=60)
         yield
         engine.dispose()
 

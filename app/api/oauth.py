@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from app.api.problems import problem
 from app.auth.clients import mark_client_used
+from app.auth.limits import AttemptLimiter
 from app.auth.oauth import TokenServer, create_token_response
 from app.db import write_session
 
@@ -64,7 +68,15 @@ async def read_form(request: Request) -> FormData:
     },
 )
 def issue_token(request: Request, form: Annotated[FormData, Depends(read_form)]) -> Response:
-    """Client credentials grant (RFC 6749 section 4.4); the secret by HTTP Basic or form fields."""
+    """Client credentials grant (RFC 6749 section 4.4); the secret by HTTP Basic or form fields.
+
+    Failed attempts are limited per address and per client id: past the limit, 429 with
+    `Retry-After` (and no secret is checked).
+    """
+    limiter: AttemptLimiter = request.app.state.token_attempts
+    who = _attempt_keys(request, form)
+    if wait := limiter.retry_after(*who):
+        return problem(429, "Too many failed attempts.", headers={"Retry-After": str(wait)})
     engine: Engine = request.app.state.engine
     server = TokenServer(
         engine=engine, keys=request.app.state.keys, settings=request.app.state.settings
@@ -74,4 +86,22 @@ def issue_token(request: Request, form: Annotated[FormData, Depends(read_form)])
     if client_id is not None:
         with write_session(engine) as session:
             mark_client_used(session, client_id)
+    elif response.status_code == 401:
+        limiter.fail(*who)
     return response
+
+
+def _attempt_keys(request: Request, form: FormData) -> tuple[str, ...]:
+    """What failed attempts are counted under: the client's address and the client id given."""
+    keys = [f"ip:{request.client.host if request.client else '-'}"]
+    client_id = form.get("client_id")
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:], validate=True).decode()
+            client_id = unquote(decoded.partition(":")[0])
+        except (ValueError, UnicodeDecodeError):
+            client_id = None
+    if isinstance(client_id, str) and client_id:
+        keys.append(f"client:{client_id[:100]}")
+    return tuple(keys)

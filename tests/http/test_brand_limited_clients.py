@@ -71,4 +71,3 @@ def test_a_resubscribe_for_every_brand_is_refused_but_a_suppression_is_not(
     assert refused.status_code == 403
     assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
     assert "suppressed" in decision["reasons"]
-

@@ -20,6 +20,7 @@ from app.audit import Actor, Sealer
 from app.auth.clients import create_client, disable_client
 from app.auth.deps import require_scope
 from app.auth.errors import AuthError
+from app.auth.limits import AttemptLimiter
 from app.auth.principals import ClientPrincipal
 from app.auth.tokens import issue_token
 from app.db import create_db_engine, read_session, write_session
@@ -29,6 +30,7 @@ from app.settings import Settings
 from tests.databases import migrated_database
 
 SECRET_KEY = "oauth-test-secret-key-0123456789abcdef0123"
+ATTEMPTS = 1000  # failed attempts allowed a minute: the limit has a test of its own
 ISSUER = "https://cmr.example.test"
 
 
@@ -57,6 +59,7 @@ def build_app(engine: Engine, keys: Keys, settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.keys = keys
     app.state.settings = settings
+    app.state.token_attempts = AttemptLimiter(attempts=ATTEMPTS, window_seconds=60)
     app.include_router(router)
 
     @app.get("/probe")
@@ -456,3 +459,34 @@ def test_the_openapi_document_declares_the_scheme_and_scopes(http: TestClient) -
     assert document["paths"]["/probe"]["get"]["security"] == [{"oauth2": ["decisions"]}]
     token = document["paths"]["/oauth/token"]["post"]
     assert "application/x-www-form-urlencoded" in token["requestBody"]["content"]
+
+
+def test_failed_attempts_past_the_limit_are_429_with_retry_after(
+    engine: Engine, keys: Keys, settings: Settings, credentials: tuple[str, str]
+) -> None:
+    app = build_app(engine, keys, settings)
+    app.state.token_attempts = AttemptLimiter(attempts=3, window_seconds=60)
+    http = TestClient(app)
+    client_id, secret = credentials
+    form = {"grant_type": "client_credentials"}
+
+    failures = [http.post("/oauth/token", data=form, auth=(client_id, "wrong")) for _ in range(3)]
+    refused = http.post("/oauth/token", data=form, auth=(client_id, secret))
+
+    assert [r.status_code for r in failures] == [401, 401, 401]
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_successes_do_not_count_against_the_limit(
+    engine: Engine, keys: Keys, settings: Settings, credentials: tuple[str, str]
+) -> None:
+    app = build_app(engine, keys, settings)
+    app.state.token_attempts = AttemptLimiter(attempts=2, window_seconds=60)
+    http = TestClient(app)
+    form = {"grant_type": "client_credentials"}
+
+    answers = [http.post("/oauth/token", data=form, auth=credentials) for _ in range(4)]
+
+    assert [r.status_code for r in answers] == [200, 200, 200, 200]
