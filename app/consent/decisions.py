@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,16 +117,7 @@ def _validate(
     for name, value in (("brand", brand), ("topic", topic), ("channel", channel)):
         if value is None:
             errors.append(field_error((*prefix, name), "Field required", "missing"))
-    if brand is not None and brand not in catalog.brands:
-        errors.append(field_error((*prefix, "brand"), "unknown brand", "catalog"))
-    elif brand is not None and topic is not None:
-        facts = catalog.topics.get((brand, topic))
-        if facts is None:
-            errors.append(field_error((*prefix, "topic"), "unknown topic", "catalog"))
-        elif channel is not None and channel not in facts.channels:
-            errors.append(
-                field_error((*prefix, "channel"), "the topic does not use this channel", "catalog")
-            )
+    errors.extend(catalog_errors(catalog, prefix, brand, topic, channel))
     if send_at < EARLIEST_SEND:
         errors.append(field_error((*prefix, "send_at"), "at the earliest 1970-01-01T00:00:00Z"))
     if send_at > now + MAX_AHEAD:
@@ -147,6 +138,27 @@ def _validate(
     timed = item.send_at is not None or batch.send_at is not None
     request = DecisionRequest(brand, topic, channel, send_at)
     return Ask(ref, request, reserve, item.message_id, timed)
+
+
+def catalog_errors(
+    catalog: CatalogFacts,
+    prefix: tuple[str | int, ...],
+    brand: str | None,
+    topic: str | None,
+    channel: str | None,
+) -> list[dict[str, Any]]:
+    """A catalog error (SPEC section 2: the caller's bug, a 422) for the first field that has
+    one: a brand or topic unknown or retired, a channel the topic does not use."""
+    if brand is None:
+        return []
+    if brand not in catalog.brands:
+        return [field_error((*prefix, "brand"), "unknown brand", "catalog")]
+    facts = catalog.topics.get((brand, topic)) if topic is not None else None
+    if topic is not None and facts is None:
+        return [field_error((*prefix, "topic"), "unknown topic", "catalog")]
+    if facts is not None and channel is not None and channel not in facts.channels:
+        return [field_error((*prefix, "channel"), "the topic does not use this channel", "catalog")]
+    return []
 
 
 def resolve(session: Session, refs: Sequence[Reference]) -> dict[Reference, str]:
@@ -172,7 +184,8 @@ def decide_asks(
     records = {record.id: record for record in found.values()}
     suppressions = load_suppressions(session, ctx.keys, records.values())
     sends = load_sends(session, _cap_horizons(catalog, asks, found))
-    stored = _stored_sends(session, client_id, asks) if reserving else {}
+    reserved_ids = (a.message_id for a in asks if a.reserve and a.message_id)
+    stored = stored_sends(session, client_id, reserved_ids) if reserving else {}
     facts: dict[str, CustomerFacts] = {}
     answers: list[Answer] = []
     for ask in asks:
@@ -249,9 +262,9 @@ KNOWN_IDS = select(col(Send.message_id)).where(
 )
 
 
-def _stored_sends(session: Session, client_id: str, asks: Sequence[Ask]) -> dict[str, Send]:
-    """The client's sends already stored under the asks' message ids (repeats: rare)."""
-    wanted = sorted({a.message_id for a in asks if a.reserve and a.message_id})
+def stored_sends(session: Session, client_id: str, message_ids: Iterable[str]) -> dict[str, Send]:
+    """The client's sends already stored under these message ids (repeats: rare)."""
+    wanted = sorted(set(message_ids))
     connection = session.connection()
     known = [
         message_id

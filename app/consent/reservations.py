@@ -12,10 +12,10 @@ from sqlmodel import col
 
 from app.audit import Actor, record
 from app.consent.context import Context
-from app.consent.decisions import resolve
+from app.consent.decisions import catalog_errors, resolve, stored_sends
 from app.consent.engine import CatalogFacts, DecisionRequest, decide
 from app.consent.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
-from app.consent.facts import chunks, customer_facts, load_customers, load_suppressions
+from app.consent.facts import customer_facts, load_customers, load_suppressions
 from app.consent.identity import InvalidIdentifier, Reference, parse_reference
 from app.consent.schemas import SendItem
 from app.format import format_instant
@@ -62,7 +62,7 @@ def record_sends(
     ]
     if missing:
         raise ValidationFailed("the request is invalid", missing)
-    known = _known_sends(session, client_id, [item.message_id for item in items])
+    known = stored_sends(session, client_id, [item.message_id for item in items])
     new = False
     for item, ref in zip(items, refs, strict=True):
         customer_id = ids[ref]
@@ -101,33 +101,15 @@ def _validate_sends(
             refs.append(parse_reference(item.customer))
         except InvalidIdentifier as error:
             errors.append(field_error(("items", index, "customer"), str(error)))
-        topic = catalog.topics.get((item.brand, item.topic))
-        if item.brand not in catalog.brands:
-            errors.append(field_error(("items", index, "brand"), "unknown brand", "catalog"))
-        elif topic is None:
-            errors.append(field_error(("items", index, "topic"), "unknown topic", "catalog"))
-        elif item.channel not in topic.channels:
-            errors.append(
-                field_error(
-                    ("items", index, "channel"), "the topic does not use this channel", "catalog"
-                )
-            )
+        errors.extend(
+            catalog_errors(catalog, ("items", index), item.brand, item.topic, item.channel)
+        )
     if errors:
         raise ValidationFailed("the request is invalid", errors)
     forbidden = sorted({item.brand for item in items} - brands) if brands is not None else []
     if forbidden:
         raise Forbidden(f"this client may not act for brand {', '.join(forbidden)}")
     return refs
-
-
-def _known_sends(session: Session, client_id: str, message_ids: Sequence[str]) -> dict[str, Send]:
-    found: dict[str, Send] = {}
-    for part in chunks(sorted(set(message_ids))):
-        for send in session.scalars(
-            select(Send).where(col(Send.client_id) == client_id, col(Send.message_id).in_(part))
-        ):
-            found[send.message_id] = send
-    return found
 
 
 def _confirm(send: Send, item: SendItem, customer_id: str) -> None:
