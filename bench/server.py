@@ -18,11 +18,10 @@ from pathlib import Path
 import httpx
 
 from app.audit import CLI
-from app.auth.clients import create_client
-from app.auth.scopes import ALL_SCOPES
+from app.cli.demo import demo_client
 from app.consent.context import Context
 from app.consent.demo import apply_demo_catalog, create_demo_customers
-from app.db import create_db_engine, write_session
+from app.db import create_db_engine
 from app.migrate import upgrade
 from app.settings import Settings
 
@@ -50,18 +49,9 @@ def seed(database_url: str, customers: int) -> tuple[str, str]:
     ctx = Context.from_settings(settings)
     apply_demo_catalog(engine, ctx, CLI)
     create_demo_customers(engine, ctx, CLI, customers)
-    with write_session(engine) as session:
-        client, secret = create_client(
-            session,
-            sealer=ctx.sealer,
-            actor=CLI,
-            source="cli",
-            name="bench",
-            scopes=sorted(ALL_SCOPES),
-            brands=None,
-        )
+    client = demo_client(engine, ctx, "bench")
     engine.dispose()
-    return client.id, secret
+    return client
 
 
 def _free_port() -> int:

@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress
+from sqlalchemy import Engine
 
 from app.audit import CLI
 from app.auth.clients import create_client
 from app.auth.scopes import ALL_SCOPES
 from app.cli.context import cli_context, cli_engine
+from app.consent.context import Context
 from app.consent.demo import apply_demo_catalog, create_demo_customers
 from app.db import write_session
 from app.migrate import upgrade
@@ -33,16 +35,7 @@ def demo_command(
         create_demo_customers(
             engine, ctx, CLI, customers, progress=lambda n: progress.advance(task, n)
         )
-    with write_session(engine) as session:
-        client, secret = create_client(
-            session,
-            sealer=ctx.sealer,
-            actor=CLI,
-            source="cli",
-            name="demo",
-            scopes=sorted(ALL_SCOPES),
-            brands=None,
-        )
+    client_id, secret = demo_client(engine, ctx, "demo")
     base = settings.base_url.rstrip("/")
     lines = [
         f"API:       {base}/api/v1  (OpenAPI at {base}/docs)",
@@ -52,12 +45,27 @@ def demo_command(
     ]
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-    console.print_json(json.dumps({"client_id": client.id, "client_secret": secret}))
+    console.print_json(json.dumps({"client_id": client_id, "client_secret": secret}))
     # One line, never wrapped, so that it can be copied into a shell as it is.
     console.print(
-        f"Token:   curl -s -u {client.id}:{secret} -d grant_type=client_credentials "
+        f"Token:   curl -s -u {client_id}:{secret} -d grant_type=client_credentials "
         f"{base}/oauth/token",
         markup=False,
         highlight=False,
         soft_wrap=True,
     )
+
+
+def demo_client(engine: Engine, ctx: Context, name: str) -> tuple[str, str]:
+    """A new API client with every scope, for every brand: its id and secret."""
+    with write_session(engine) as session:
+        client, secret = create_client(
+            session,
+            sealer=ctx.sealer,
+            actor=CLI,
+            source="cli",
+            name=name,
+            scopes=sorted(ALL_SCOPES),
+            brands=None,
+        )
+    return client.id, secret
