@@ -16,11 +16,11 @@ from sqlmodel import col
 from typer.testing import CliRunner
 
 from app.cli.catalog import catalog_app
-from app.cli.context import cli_engine, cli_keys
+from app.cli.context import cli_engine
 from app.consent.demo import DEMO_CATALOG
 from app.db import create_db_engine
 from app.models import AuditEvent, AuditHead, Brand, CatalogSetting, ChannelSetting, Topic
-from app.settings import get_settings
+from tests.cli import clear_cli_caches
 from tests.databases import migrated_database
 
 DEMO = DEMO_CATALOG
@@ -35,19 +35,11 @@ def cli_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    cli_keys.cache_clear()
-    if cli_engine.cache_info().currsize:
-        cli_engine().dispose()
-    cli_engine.cache_clear()
-
-
 @pytest.fixture
 def run(cli_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
     monkeypatch.setenv("CMR_DATABASE_URL", cli_database)
     monkeypatch.setenv("CMR_SECRET_KEY", "cli-test-secret-0123456789abcdef0123456789")
-    _clear_caches()
+    clear_cli_caches()
     with Session(cli_engine()) as session, session.begin():
         for table in (Topic, Brand, ChannelSetting, CatalogSetting, AuditEvent, AuditHead):
             session.execute(delete(table))
@@ -59,7 +51,7 @@ def run(cli_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
         return runner.invoke(app, ["catalog", *args], env={"COLUMNS": "200"})
 
     yield invoke
-    _clear_caches()
+    clear_cli_caches()
 
 
 @pytest.fixture

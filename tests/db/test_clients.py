@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
@@ -23,10 +22,14 @@ from app.auth.clients import (
     mark_client_used,
 )
 from app.cli import clients as clients_cli
+from app.cli.context import cli_engine, cli_sealer
+from app.db import write_session
 from app.keys import Keys
 from app.models.audit import AuditEvent
 from app.models.client import ApiClient
 from app.settings import Settings
+from tests.cli import cli_environment
+from tests.databases import migrated_database
 
 
 @pytest.fixture
@@ -155,24 +158,32 @@ def test_a_malformed_hash_verifies_nothing() -> None:
     assert passwords.verify_password(passwords.hash_password("secret"), "secret")
 
 
+CLI_SECRET = "clients-cli-secret-0123456789abcdef0123456789"
+
+
+@pytest.fixture(scope="module")
+def cli_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this module's own: the CLI commits."""
+    with migrated_database(tmp_path_factory.mktemp("clients")) as url:
+        yield url
+
+
 @pytest.fixture
-def cli(db: Session, sealer: Sealer, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """The `clients` commands working in the test's rolled-back session."""
-
-    @contextmanager
-    def in_test_session(engine: object) -> Iterator[Session]:
-        del engine
-        yield db
-        db.flush()
-
-    monkeypatch.setattr(clients_cli, "cli_engine", lambda: None)
-    monkeypatch.setattr(clients_cli, "cli_sealer", lambda: sealer)
-    monkeypatch.setattr(clients_cli, "write_session", in_test_session)
-    monkeypatch.setattr(clients_cli, "read_session", in_test_session)
-    return CliRunner()
+def cli(cli_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The `clients` commands, on their own database through CMR_* as in production."""
+    with cli_environment(monkeypatch, cli_database, CLI_SECRET):
+        yield CliRunner()
 
 
-def test_cli_create_prints_the_credentials_as_json(db: Session, cli: CliRunner) -> None:
+@pytest.fixture
+def cli_db(cli: CliRunner) -> Iterator[Session]:
+    """A session on the CLI's database, to look at what the commands committed."""
+    del cli
+    with Session(cli_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+def test_cli_create_prints_the_credentials_as_json(cli_db: Session, cli: CliRunner) -> None:
     result = cli.invoke(
         clients_cli.clients_app,
         ["create", "Acme ESP", "--scope", "decisions", "--brand", "acme", "--json"],
@@ -182,7 +193,7 @@ def test_cli_create_prints_the_credentials_as_json(db: Session, cli: CliRunner) 
     credentials = json.loads(result.stdout)
     assert set(credentials) == {"client_id", "client_secret"}
     assert "not in the catalog" in result.stderr
-    client = authenticate_client(db, credentials["client_id"], credentials["client_secret"])
+    client = authenticate_client(cli_db, credentials["client_id"], credentials["client_secret"])
     assert client is not None
     assert client.brands == ["acme"]
 
@@ -195,8 +206,8 @@ def test_cli_create_prints_a_table_saying_the_secret_is_shown_once(cli: CliRunne
     assert "shown only this once" in result.stdout
 
 
-def test_cli_create_names_an_unknown_scope(db: Session, cli: CliRunner) -> None:
-    before = client_count(db)
+def test_cli_create_names_an_unknown_scope(cli_db: Session, cli: CliRunner) -> None:
+    before = client_count(cli_db)
 
     result = cli.invoke(
         clients_cli.clients_app, ["create", "CRM", "--scope", "decisions", "--scope", "root"]
@@ -204,18 +215,18 @@ def test_cli_create_names_an_unknown_scope(db: Session, cli: CliRunner) -> None:
 
     assert result.exit_code == 2
     assert "unknown scope root" in result.stderr
-    assert client_count(db) == before
+    assert client_count(cli_db) == before
 
 
-def test_cli_disable(db: Session, sealer: Sealer, cli: CliRunner) -> None:
-    client, _ = make_client(db, sealer)
+def test_cli_disable(cli_db: Session, cli: CliRunner) -> None:
+    with write_session(cli_engine()) as session:
+        client, _ = make_client(session, cli_sealer())
 
     result = cli.invoke(clients_cli.clients_app, ["disable", client.id])
     missing = cli.invoke(clients_cli.clients_app, ["disable", "cl_nobody"])
 
     assert result.exit_code == 0, result.output
-    db.expire_all()
-    stored = db.get(ApiClient, client.id)
+    stored = cli_db.get(ApiClient, client.id)
     assert stored is not None
     assert stored.disabled_at is not None
     assert missing.exit_code == 1

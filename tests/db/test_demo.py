@@ -14,23 +14,14 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 from typer.testing import CliRunner
 
-from app.cli.context import cli_context, cli_engine, cli_keys
 from app.cli.main import cli
 from app.main import create_app
 from app.models import ApiClient, Customer
-from app.settings import Settings, get_settings
+from app.settings import Settings
+from tests.cli import clear_cli_caches
 
 SECRET = "demo-test-secret-0123456789abcdef0123456789"
 Demo = Callable[..., Result]
-
-
-def clear_caches() -> None:
-    get_settings.cache_clear()
-    cli_keys.cache_clear()
-    cli_context.cache_clear()
-    if cli_engine.cache_info().currsize:
-        cli_engine().dispose()
-    cli_engine.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +36,11 @@ def demo(url: str, monkeypatch: pytest.MonkeyPatch) -> Demo:
     monkeypatch.setenv("CMR_SECRET_KEY", SECRET)
 
     def invoke(*args: str) -> Result:
-        clear_caches()
+        clear_cli_caches()
         try:
             return CliRunner().invoke(cli, ["demo", *args], env={"COLUMNS": "60"})
         finally:
-            clear_caches()
+            clear_cli_caches()
 
     return invoke
 

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 from typer.testing import CliRunner
 
-from app.cli.context import cli_context, cli_engine, cli_keys
+from app.cli.context import cli_engine
 from app.cli.main import cli
 from app.consent import importing
 from app.models import AuditEvent, Customer
-from app.settings import get_settings
+from tests.cli import cli_environment
 from tests.databases import migrated_database
 
 Import = Callable[[str], Result]
+SECRET = "import-test-secret-0123456789abcdef0123456789"
 HEADER = "external_id,email,phone,push_tokens,postal_address,timezone,locale"
 
 
@@ -31,31 +32,19 @@ def cli_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def clear_caches() -> None:
-    get_settings.cache_clear()
-    cli_keys.cache_clear()
-    cli_context.cache_clear()
-    if cli_engine.cache_info().currsize:
-        cli_engine().dispose()
-    cli_engine.cache_clear()
-
-
 @pytest.fixture
 def run_import(
     cli_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Import]:
     """Run `cmr customers import` on a CSV given as text."""
-    monkeypatch.setenv("CMR_DATABASE_URL", cli_database)
-    monkeypatch.setenv("CMR_SECRET_KEY", "import-test-secret-0123456789abcdef0123456789")
-    clear_caches()
 
     def invoke(text: str) -> Result:
         path = tmp_path / f"{uuid.uuid4().hex}.csv"
         path.write_text(text, encoding="utf-8")
         return CliRunner().invoke(cli, ["customers", "import", str(path)], env={"COLUMNS": "200"})
 
-    yield invoke
-    clear_caches()
+    with cli_environment(monkeypatch, cli_database, SECRET):
+        yield invoke
 
 
 def customer(external_id: str) -> Customer | None:
