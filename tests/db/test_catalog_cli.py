@@ -21,18 +21,10 @@ from app.consent.demo import DEMO_CATALOG
 from app.db import create_db_engine
 from app.models import AuditEvent, AuditHead, Brand, CatalogSetting, ChannelSetting, Topic
 from tests.cli import clear_cli_caches
-from tests.databases import migrated_database
 
 DEMO = DEMO_CATALOG
 
 Run = Callable[..., Result]
-
-
-@pytest.fixture(scope="module")
-def cli_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database of this module's own: the CLI commits."""
-    with migrated_database(tmp_path_factory.mktemp("cli")) as url:
-        yield url
 
 
 @pytest.fixture

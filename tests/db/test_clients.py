@@ -29,7 +29,6 @@ from app.models.audit import AuditEvent
 from app.models.client import ApiClient
 from app.settings import Settings
 from tests.cli import cli_environment
-from tests.databases import migrated_database
 
 
 @pytest.fixture
@@ -159,13 +158,6 @@ def test_a_malformed_hash_verifies_nothing() -> None:
 
 
 CLI_SECRET = "clients-cli-secret-0123456789abcdef0123456789"
-
-
-@pytest.fixture(scope="module")
-def cli_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database of this module's own: the CLI commits."""
-    with migrated_database(tmp_path_factory.mktemp("clients")) as url:
-        yield url
 
 
 @pytest.fixture

@@ -18,18 +18,10 @@ from app.cli.main import cli
 from app.consent import importing
 from app.models import AuditEvent, Customer
 from tests.cli import cli_environment
-from tests.databases import migrated_database
 
 Import = Callable[[str], Result]
 SECRET = "import-test-secret-0123456789abcdef0123456789"
 HEADER = "external_id,email,phone,push_tokens,postal_address,timezone,locale"
-
-
-@pytest.fixture(scope="module")
-def cli_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database of this module's own: the CLI commits."""
-    with migrated_database(tmp_path_factory.mktemp("import")) as url:
-        yield url
 
 
 @pytest.fixture
