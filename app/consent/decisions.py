@@ -178,7 +178,9 @@ def decide_asks(
     stored and seen by the asks after it."""
     found = find_customers(session, [a.ref for a in asks], ctx.customers)
     reserving = any(a.reserve for a in asks)
-    if reserving:  # read again under the customers' locks, so the cap check holds
+    if reserving and session.get_bind().dialect.name != "sqlite":
+        # Read again under the customers' row locks, so the cap check holds. (SQLite's write
+        # transaction took the whole database's lock at BEGIN, before the first read.)
         fresh = load_customers(session, [r.id for r in found.values()], ctx.customers, lock=True)
         found = {ref: fresh[r.id] for ref, r in found.items() if r.id in fresh}
     records = {record.id: record for record in found.values()}
