@@ -4,8 +4,10 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
+CHROMIUM := /usr/bin/chromium
+AXE_STAMP := node_modules/.installed-axe
 
-.PHONY: install install-app run test lint pytest bench clean
+.PHONY: install install-app browser-tools run test lint pytest bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,18 @@ install-app: $(APP_STAMP)
 
 install: $(DEV_STAMP)
 
+# The browser tests drive Debian's chromium (Playwright's own browsers cannot be downloaded here);
+# the binary is its own stamp, so a removed browser is installed again.
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium
+
+# axe-core, the accessibility check the browser tests inject into every page, pinned by the lock.
+$(AXE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(AXE_STAMP)
+
+browser-tools: $(CHROMIUM) $(AXE_STAMP)
+
 run: install-app
 	$(BIN)/cmr demo
 	$(BIN)/cmr serve
@@ -35,7 +49,7 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 
-pytest: install
+pytest: install browser-tools
 	$(BIN)/python -m pytest -q
 
 test: lint pytest
@@ -44,4 +58,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis node_modules tests/artifacts

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app.api import (
     catalog,
@@ -17,17 +18,22 @@ from app.api import (
     preferences,
     sends,
     suppressions,
-    unsubscribe,
 )
 from app.api.metrics import RequestTimer
 from app.api.problems import install
+from app.auth.csrf import CsrfSigner
 from app.auth.deps import TokenCache
 from app.auth.limits import AttemptLimiter
 from app.auth.links import Links
 from app.consent.context import Context
 from app.db import create_db_engine
+from app.mail import mailer_from_settings
+from app.paths import resource
+from app.portal import brands, channels, data, history, overview, signin, unsubscribe
+from app.portal.handlers import install_page_handlers
 from app.settings import Settings, get_settings
 from app.web.headers import SecurityHeaders
+from app.web.i18n import Language
 
 ROUTERS = (
     health.router,
@@ -40,6 +46,12 @@ ROUTERS = (
     suppressions.router,
     feeds.router,
     unsubscribe.router,
+    signin.router,
+    overview.router,
+    brands.router,
+    channels.router,
+    history.router,
+    data.router,
 )
 
 
@@ -58,15 +70,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.links = Links(context.keys, resolved.base_url)
         app.state.tokens = TokenCache()
         app.state.token_attempts = AttemptLimiter(attempts=10, window_seconds=60)
+        app.state.csrf = CsrfSigner(context.keys)
+        app.state.mailer = mailer_from_settings(resolved)
+        app.state.sign_in_addresses = AttemptLimiter(attempts=5, window_seconds=900)
+        app.state.sign_in_ips = AttemptLimiter(attempts=30, window_seconds=900)
         yield
         engine.dispose()
 
     app = FastAPI(title="cmr", version="0.1.0", lifespan=lifespan)
     install(app)
+    install_page_handlers(app)
+    app.add_middleware(Language)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTimer)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=resource("static")), name="static")
     return app
 
 

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     catalog_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=30 * 24)
     mail_backend: Literal["console", "file", "smtp"] = "console"
     mail_dir: Path = Path("mail")
     smtp_host: str = "localhost"
@@ -58,6 +60,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_sender: str = "cmr@localhost"
+    smtp_starttls: bool = False
 
     @model_validator(mode="before")
     @classmethod

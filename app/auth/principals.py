@@ -27,3 +27,12 @@ class ClientPrincipal:
         """Raise a 403 `AuthError` unless the client may use `brand`."""
         if not self.may_use_brand(brand):
             raise AuthError(403, f"This client may not use brand {brand!r}.", "insufficient_scope")
+
+
+@dataclass(frozen=True)
+class CustomerPrincipal:
+    """A customer in the portal: signed in by magic link, or `limited` by a preference link."""
+
+    customer_id: str
+    limited: bool
+    session_token: str

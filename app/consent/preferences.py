@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,10 +61,13 @@ def patch_preferences(
     now: datetime,
     brands: frozenset[str] | None = None,
     by_customer: bool = False,
+    consent_to: Collection[tuple[str, str, str]] | None = None,
 ) -> tuple[Preference, bool]:
     """Apply a merge patch; True when it changed something (and was audited).
 
     `by_customer`: the customer asks themselves (portal), so loosening needs no evidence.
+    `consent_to`: the (brand, topic, channel) boxes the customer ticked in the portal; the
+    evidence then gives consent for those alone.
     """
     patch = dict(body)
     evidence = _evidence(patch.pop("evidence", None))
@@ -84,7 +87,7 @@ def patch_preferences(
     after = dump_document(parse_document(merged))
     _check_catalog(catalog, patch, after)
     after = _withdraw(before, after)
-    given = _consents(session, catalog, patch, after, evidence, now) if evidence else []
+    given = _consents(session, catalog, patch, after, evidence, now, consent_to) if evidence else []
     widened = loosenings(catalog, before, after, now)
     if brands is not None and any(loc[:1] != ("brands",) for loc, _ in widened):
         # Narrowing is anyone's; loosening what applies to every brand is not a limited client's.
@@ -263,6 +266,7 @@ def _consents(
     after: dict[str, Any],
     evidence: Evidence,
     now: datetime,
+    consent_to: Collection[tuple[str, str, str]] | None,
 ) -> list[Loc]:
     """Give (or renew) consent for every opt_in topic the patch itself switches on.
 
@@ -295,6 +299,8 @@ def _consents(
             channels = body_after.get("channels") or sorted(facts.channels)
             consents = body_after.setdefault("consents", {})
             for channel in channels:
+                if consent_to is not None and (brand, topic, channel) not in consent_to:
+                    continue
                 consents[channel] = {
                     "consented_at": format_instant(captured),
                     "notice_version": version,

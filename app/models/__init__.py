@@ -6,6 +6,7 @@ from app.models.catalog import Brand, CatalogSetting, ChannelSetting, Topic
 from app.models.client import ApiClient
 from app.models.customer import Customer, CustomerKey, Preference, Tombstone
 from app.models.send import Send
+from app.models.session import SignInLink, WebSession
 from app.models.suppression import Suppression
 
 __all__ = [
@@ -19,9 +20,11 @@ __all__ = [
     "CustomerKey",
     "Preference",
     "Send",
+    "SignInLink",
     "Suppression",
     "Tombstone",
     "Topic",
     "UTCDateTime",
+    "WebSession",
     "utcnow",
 ]

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.api.deps import ContextDep, ReadSession, WriteSession
 from app.auth.links import Links
-from app.consent.errors import NotFound
 from app.consent.unsubscribe import SCOPES, Scope, link_names, unsubscribe
 from app.models import utcnow
-from app.web.templates import templates
+from app.portal.errors import PageError
+from app.portal.pages import page
+from app.web.deps import ContextDep, ReadSession, WriteSession
+from app.web.i18n import gettext as _
 
-router = APIRouter(tags=["unsubscribe"])
+router = APIRouter(include_in_schema=False)
 
 
 def link_values(request: Request, token: str) -> list[str]:
@@ -23,7 +24,7 @@ def link_values(request: Request, token: str) -> list[str]:
     links: Links = request.app.state.links
     values = links.unsubscribe.verify(token)
     if values is None or len(values) != 4:
-        raise NotFound("this link is not valid")
+        raise PageError(404, _("This link is not valid."))
     return values
 
 
@@ -49,7 +50,7 @@ def _page(
         "channel": channel,
         "done": done,
     }
-    return templates().TemplateResponse(request, "unsubscribe.html", context)
+    return page(request, "portal/unsubscribe.html", context, cookieless=True)
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)

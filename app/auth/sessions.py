@@ -1,0 +1,80 @@
+"""Browser sessions: started at sign-in, ended at sign-out, idle and absolute timeouts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from app.models import WebSession
+
+# A session seen again within this long is not written to again (reads stay reads).
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a random token: its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """How long a session lasts unused (`idle`) and at most (`absolute`)."""
+
+    idle: timedelta
+    absolute: timedelta
+
+
+def start_session(
+    session: Session, *, kind: str, subject_id: str, limited: bool, now: datetime
+) -> str:
+    """A new session; its token, for the cookie, is returned once."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=token_hash(token),
+            kind=kind,
+            subject_id=subject_id,
+            limited=limited,
+            created_at=now,
+            seen_at=now,
+        )
+    )
+    session.flush()
+    return token
+
+
+def find_session(
+    session: Session, *, kind: str, token: str, lifetimes: Lifetimes, now: datetime
+) -> WebSession | None:
+    """The live session of `kind` for `token`, marked as seen; an expired one is removed."""
+    row = session.get(WebSession, token_hash(token))
+    if row is None or row.kind != kind:
+        return None
+    if now - row.seen_at > lifetimes.idle or now - row.created_at > lifetimes.absolute:
+        session.delete(row)
+        session.flush()
+        return None
+    if now - row.seen_at > _TOUCH_EVERY:
+        row.seen_at = now
+        session.flush()
+    return row
+
+
+def end_session(session: Session, *, token: str) -> None:
+    """Sign-out: the session is gone."""
+    session.execute(delete(WebSession).where(col(WebSession.token_hash) == token_hash(token)))
+
+
+def end_sessions_of(session: Session, *, kind: str, subject_id: str) -> None:
+    """End every session of one customer or admin (erasure, a disabled admin)."""
+    session.execute(
+        delete(WebSession).where(
+            col(WebSession.kind) == kind, col(WebSession.subject_id) == subject_id
+        )
+    )
