@@ -38,6 +38,8 @@ def demo_command(
     client_id, secret = demo_client(engine, ctx, "demo")
     base = settings.base_url.rstrip("/")
     lines = [
+        f"Portal:    {base}/login  (sign in as customer1@example.org; with the console mail"
+        " backend the sign-in link is printed here by the server)",
         f"API:       {base}/api/v1  (OpenAPI at {base}/docs)",
         f"Health:    {base}/healthz, {base}/readyz, {base}/metrics",
         f"Customers: ext:demo-1 … ext:demo-{customers} (email customer1@example.org …)",

@@ -8,6 +8,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from app.cli.admins import admins_app
 from app.cli.audit import audit_app
 from app.cli.catalog import catalog_app
 from app.cli.clients import clients_app
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 cli.add_typer(db_app, name="db")
 cli.add_typer(catalog_app, name="catalog")
 cli.add_typer(clients_app, name="clients")
+cli.add_typer(admins_app, name="admins")
 cli.add_typer(customers_app, name="customers")
 cli.add_typer(audit_app, name="audit")
 cli.command("demo")(demo_command)

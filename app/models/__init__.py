@@ -1,5 +1,6 @@
 """SQLModel tables, one module per aggregate."""
 
+from app.models.admin import Admin
 from app.models.audit import AuditEvent, AuditHead
 from app.models.base import UTCDateTime, utcnow
 from app.models.catalog import Brand, CatalogSetting, ChannelSetting, Topic
@@ -10,6 +11,7 @@ from app.models.session import SignInLink, WebSession
 from app.models.suppression import Suppression
 
 __all__ = [
+    "Admin",
     "ApiClient",
     "AuditEvent",
     "AuditHead",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.audit import Actor, Sealer, VerifyResult, event_hash, record, verify_chain
@@ -35,6 +36,10 @@ def make_chain(db: Session, sealer: Sealer, length: int) -> list[AuditEvent]:
 
 
 def execute(db: Session, sql: str, **params: object) -> None:
+    """Tamper with the stored trail, as someone with the database's own powers could."""
+    if db.get_bind().dialect.name == "postgresql":
+        # The append-only trigger guards against the application, not the database's owner.
+        db.execute(text("SET LOCAL session_replication_role = replica"))
     db.execute(text(sql), params)
 
 
@@ -157,3 +162,17 @@ def test_the_report_says_intact_with_the_count() -> None:
 
     assert code == 0
     assert console.export_text().strip() == "intact: 5 events checked"
+
+
+def test_postgresql_refuses_to_rewrite_or_delete_events(db: Session, sealer: Sealer) -> None:
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    event = make_chain(db, sealer, 1)[0]
+    for sql in (
+        "UPDATE audit_event SET reason = 'rewritten' WHERE id = :id",
+        "DELETE FROM audit_event WHERE id = :id",
+        "TRUNCATE audit_event",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+            db.execute(text(sql), {"id": event.id})
+    assert verify_chain(db).ok
