@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from app.admin import home as admin_home
+from app.admin import signin as admin_signin
+from app.admin.deps import AdminSignInRequired
+from app.admin.pages import admin_error_page, on_admin_sign_in_required
 from app.api import (
     catalog,
     customers,
@@ -30,8 +35,9 @@ from app.db import create_db_engine
 from app.mail import mailer_from_settings
 from app.paths import resource
 from app.portal import brands, channels, data, history, overview, signin, unsubscribe
-from app.portal.handlers import install_page_handlers
+from app.portal.handlers import install_page_handlers, portal_error_page
 from app.settings import Settings, get_settings
+from app.web.errors import PageError
 from app.web.headers import SecurityHeaders
 from app.web.i18n import Language
 
@@ -52,7 +58,17 @@ ROUTERS = (
     channels.router,
     history.router,
     data.router,
+    admin_signin.router,
+    admin_home.router,
 )
+
+
+async def on_page_error(request: Request, error: Exception) -> Response:
+    """An error page in the console's layout or the portal's."""
+    assert isinstance(error, PageError)  # noqa: S101  (registered for it)
+    if request.url.path.startswith("/admin"):
+        return admin_error_page(request, error)
+    return portal_error_page(request, error)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,12 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.mailer = mailer_from_settings(resolved)
         app.state.sign_in_addresses = AttemptLimiter(attempts=5, window_seconds=900)
         app.state.sign_in_ips = AttemptLimiter(attempts=30, window_seconds=900)
+        app.state.admin_attempts = AttemptLimiter(attempts=10, window_seconds=900)
+        app.state.admin_ip_attempts = AttemptLimiter(attempts=50, window_seconds=900)
         yield
         engine.dispose()
 
     app = FastAPI(title="cmr", version="0.1.0", lifespan=lifespan)
     install(app)
     install_page_handlers(app)
+    app.add_exception_handler(PageError, on_page_error)
+    app.add_exception_handler(AdminSignInRequired, on_admin_sign_in_required)
     app.add_middleware(Language)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTimer)

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     catalog_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=30 * 24)
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_role_claim: str = "cmr_role"
     mail_backend: Literal["console", "file", "smtp"] = "console"
     mail_dir: Path = Path("mail")
     smtp_host: str = "localhost"

@@ -36,3 +36,13 @@ class CustomerPrincipal:
     customer_id: str
     limited: bool
     session_token: str
+
+
+@dataclass(frozen=True)
+class AdminPrincipal:
+    """A signed-in console account and its role: `auditor`, `support` or `admin`."""
+
+    admin_id: str
+    email: str
+    role: str
+    session_token: str

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import Response
 
-from app.auth.csrf import CsrfSigner
 from app.auth.principals import CustomerPrincipal
 from app.auth.sessions import Lifetimes, find_session
 from app.models import Customer, utcnow
-from app.portal.errors import PageError, SignInRequired
+from app.portal.errors import SignInRequired
 from app.settings import Settings
 from app.web.deps import WriteSession
-from app.web.i18n import gettext as _
+from app.web.forms import FormGuard
 
 SESSION_COOKIE = "cmr_session"
-VISITOR_COOKIE = "cmr_visitor"  # anchors the CSRF token of forms shown before sign-in
-CSRF_FIELD = "csrf_token"
 
 
 def lifetimes(settings: Settings) -> Lifetimes:
@@ -68,61 +63,12 @@ CurrentCustomer = Annotated[CustomerPrincipal, Depends(current_customer)]
 SignedInCustomer = Annotated[CustomerPrincipal, Depends(signed_in_customer)]
 
 
-def csrf_anchor(request: Request) -> str:
-    """What the request's CSRF token is bound to: the session, else the visitor cookie.
-
-    A visitor without either gets a new cookie with the page (`set_cookies`).
-    """
-    anchor: str | None = getattr(request.state, "csrf_anchor", None)
-    if anchor is None:
-        anchor = request.cookies.get(SESSION_COOKIE) or request.cookies.get(VISITOR_COOKIE)
-        if not anchor:
-            anchor = secrets.token_urlsafe(32)
-            request.state.new_visitor = anchor
-        request.state.csrf_anchor = anchor
-    return anchor
+_forms = FormGuard(SESSION_COOKIE)
 
 
 def csrf_token(request: Request) -> str:
-    signer: CsrfSigner = request.app.state.csrf
-    return signer.token(csrf_anchor(request))
+    """The token the forms of this page carry."""
+    return _forms.token(request)
 
 
-async def check_csrf(request: Request) -> None:
-    """Every form posts the token of its page; a missing or wrong one changes nothing (403)."""
-    form = await request.form()
-    given = form.get(CSRF_FIELD)
-    signer: CsrfSigner = request.app.state.csrf
-    anchor = request.cookies.get(SESSION_COOKIE) or request.cookies.get(VISITOR_COOKIE) or ""
-    if not signer.check(anchor, given if isinstance(given, str) else None):
-        raise PageError(
-            403, _("This form has expired. Please go back, reload the page and try again.")
-        )
-
-
-CsrfChecked = Depends(check_csrf)
-
-
-def secure_cookies(request: Request) -> bool:
-    settings: Settings = request.app.state.settings
-    return settings.base_url.startswith("https://")
-
-
-def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    """A cookie as every portal cookie is: HttpOnly, SameSite=Lax, Secure over https."""
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-    )
-
-
-def set_cookies(request: Request, response: Response) -> None:
-    """The visitor cookie a page's CSRF token was bound to, when it was made for this page."""
-    new_visitor = getattr(request.state, "new_visitor", None)
-    if new_visitor:
-        set_cookie(request, response, VISITOR_COOKIE, new_visitor, max_age=24 * 3600)
+CsrfChecked = Depends(_forms.check)

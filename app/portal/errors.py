@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from app.web.errors import PageError
+
+__all__ = ["PageError", "SignInRequired"]
+
 
 class SignInRequired(Exception):
     """No session, or a limited one where the page needs a magic-link sign-in."""
@@ -9,12 +13,3 @@ class SignInRequired(Exception):
     def __init__(self, *, full: bool = False) -> None:
         super().__init__("sign-in required")
         self.full = full
-
-
-class PageError(Exception):
-    """An error page: the status and one plain sentence (already translated)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message

@@ -26,8 +26,8 @@ async def on_sign_in_required(request: Request, error: Exception) -> Response:
     return page(request, "errors/page.html", context, status=403)
 
 
-async def on_page_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, PageError)  # noqa: S101  (registered for it)
+def portal_error_page(request: Request, error: PageError) -> Response:
+    """A portal page that says what went wrong, with the way back."""
     titles = {
         403: _("Not allowed"),
         404: _("Not found"),
@@ -45,4 +45,3 @@ async def on_page_error(request: Request, error: Exception) -> Response:
 
 def install_page_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, on_sign_in_required)
-    app.add_exception_handler(PageError, on_page_error)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.auth.principals import CustomerPrincipal
 from app.models import Preference
-from app.portal.deps import csrf_token, set_cookies
+from app.portal.deps import csrf_token
+from app.web.forms import set_cookies
 from app.web.templates import templates
 
 

@@ -20,12 +20,12 @@ from app.portal.deps import (
     CsrfChecked,
     MaybeCustomer,
     lifetimes,
-    set_cookie,
 )
 from app.portal.errors import PageError
 from app.portal.pages import page
 from app.settings import Settings
 from app.web.deps import WriteSession
+from app.web.forms import set_cookie
 from app.web.i18n import LANGUAGE_COOKIE, LOCALES, current_locale, speaking
 from app.web.i18n import gettext as _
 

@@ -1,0 +1,1 @@
+"""The admin console: audit trail, customers, catalog, API clients, accounts, dashboard."""
