@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 CHROMIUM := /usr/bin/chromium
 AXE_STAMP := node_modules/.installed-axe
 
-.PHONY: install install-app browser-tools run test lint pytest bench clean
+.PHONY: install install-app browser-tools run test lint pytest bench messages clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ test: lint pytest
 
 bench: install
 	$(BIN)/python -m bench
+
+# After changing user-visible text: extract it, merge it into the German catalog, then translate
+# what `tests/unit/test_translations.py` lists.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header \
+		-o locale/messages.pot .
+	$(BIN)/pybabel update -i locale/messages.pot -d locale -l de --no-fuzzy-matching --omit-header
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis node_modules tests/artifacts

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.audit import Actor
 from app.consent.customers import update_customer
 from app.models import Customer, utcnow
+from app.plain.relationship import brand_cards
 from app.portal.changes import change_preferences
 from app.portal.deps import CsrfChecked, CurrentCustomer, MaybeCustomer
 from app.portal.pages import chrome, page
-from app.portal.relationship import brand_cards
 from app.web.deps import ContextDep, WriteSession
 from app.web.forms import set_cookie
 from app.web.i18n import LANGUAGE_COOKIE

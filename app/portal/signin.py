@@ -32,6 +32,11 @@ from app.web.i18n import gettext as _
 router = APIRouter(include_in_schema=False)
 
 
+def sign_in_limits() -> tuple[AttemptLimiter, AttemptLimiter]:
+    """Links asked for per address (5) and per client address (30) in 15 minutes."""
+    return AttemptLimiter(attempts=5, window_seconds=900), AttemptLimiter(30, 900)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def get_login(request: Request, signed_out: bool = False) -> Response:
     """The form that asks for an e-mail address."""

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.auth.links import Links
 from app.consent.unsubscribe import SCOPES, Scope, link_names, unsubscribe
 from app.models import utcnow
+from app.plain.words import channel_name
 from app.portal.errors import PageError
 from app.portal.pages import page
 from app.web.deps import ContextDep, ReadSession, WriteSession
@@ -47,7 +48,7 @@ def _page(
         "token": token,
         "brand": brand_name,
         "topic": topic_name,
-        "channel": channel,
+        "channel_name": channel_name(channel),
         "done": done,
     }
     return page(request, "portal/unsubscribe.html", context, cookieless=True)
