@@ -72,7 +72,7 @@ class Check:
 
 @pytest.fixture(scope="module")
 def check(portal: Portal) -> Check:
-    return Check(portal, portal.token())
+    return Check(portal, portal.headers)
 
 
 def _send_at(days: int = 3) -> str:

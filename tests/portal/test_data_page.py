@@ -58,7 +58,7 @@ def test_the_export_is_a_json_download_of_everything_held(portal: Portal) -> Non
     assert actions == ["customer.created", "preferences.updated"]
     assert exported["history"][0]["after"]["email"] == customer["email"]  # unsealed
     assert exported["history"][1]["source"] == "portal"
-    api = portal.http.get(f"/api/v1/customers/{customer['id']}/export", headers=portal.token())
+    api = portal.http.get(f"/api/v1/customers/{customer['id']}/export", headers=portal.headers)
     assert api.json() == exported
 
 
@@ -89,7 +89,7 @@ def test_a_preference_link_session_gets_the_sign_in_page(portal: Portal) -> None
     token = csrf_of(client.get("/").text)
     erase = client.post("/data/erase/confirm", data={"csrf_token": token})
     assert erase.status_code == 403
-    assert portal.http.get(f"/api/v1/customers/{customer['id']}", headers=portal.token()).is_success
+    assert portal.http.get(f"/api/v1/customers/{customer['id']}", headers=portal.headers).is_success
 
 
 def test_erasure_asks_first_then_erases_and_ends_every_session(portal: Portal) -> None:
@@ -102,7 +102,7 @@ def test_erasure_asks_first_then_erases_and_ends_every_session(portal: Portal) -
     assert asked.status_code == 200
     assert 'action="/data/erase/confirm"' in asked.text
     assert "cannot be undone" in asked.text
-    headers = portal.token()
+    headers = portal.headers
     assert portal.http.get(f"/api/v1/customers/{customer['id']}", headers=headers).is_success
     done = client.post("/data/erase/confirm", data={"csrf_token": csrf_of(asked.text)})
     assert done.status_code == 200
@@ -152,7 +152,7 @@ def test_erasure_without_the_form_token_changes_nothing(portal: Portal) -> None:
     their_token = csrf_of(_other_client.get("/data").text)
     stolen = client.post("/data/erase/confirm", data={"csrf_token": their_token})
     assert stolen.status_code == 403
-    headers = portal.token()
+    headers = portal.headers
     for someone in (customer, other):
         assert portal.http.get(f"/api/v1/customers/{someone['id']}", headers=headers).is_success
     assert client.get("/data").status_code == 200

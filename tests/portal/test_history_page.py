@@ -59,7 +59,7 @@ def test_changes_and_sends_are_listed_in_words_newest_first(portal: Portal) -> N
         "brands": {"acme": {"topics": {"offers": {"choice": "on", "channels": ["email"]}}}},
         "evidence": {"source": "checkout-form"},
     }
-    assert portal.patch(portal.token(), customer["id"], patch).status_code == 200
+    assert portal.patch(portal.headers, customer["id"], patch).status_code == 200
     lines = _lines(_history(client))
     expected = [
         "Offers and discounts from Acme Outdoors: on by e-mail",
@@ -88,7 +88,7 @@ def test_times_are_shown_in_the_customers_time_zone(portal: Portal) -> None:
 
 def test_the_history_is_paged_25_at_a_time(portal: Portal) -> None:
     customer, client = portal.signed_in_customer()
-    headers = portal.token()
+    headers = portal.headers
     for count in range(30, 0, -1):  # each a narrowing: no evidence needed
         body = {"brands": {"acme": {"cap": {"count": count, "period_days": 30}}}}
         assert portal.patch(headers, customer["id"], body).status_code == 200

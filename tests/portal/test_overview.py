@@ -48,7 +48,7 @@ def customer_with(
     """A signed-in customer whose preferences were set through the API first."""
     customer, client = portal.signed_in_customer(**fields)
     if patch is not None:
-        response = portal.patch(portal.token(), customer["id"], patch)
+        response = portal.patch(portal.headers, customer["id"], patch)
         assert response.status_code == 200, response.text
     return customer, client
 
@@ -225,7 +225,7 @@ def test_a_deeper_relationship_needs_consent_for_opt_in_topics(portal: Portal) -
         "near you, at most 3 times a week."
     )
     consent = {"brands": {"acme": {"topics": {"offers": {"choice": "on", "channels": ["email"]}}}}}
-    response = portal.patch(portal.token(), customer["id"], {**consent, "evidence": EVIDENCE})
+    response = portal.patch(portal.headers, customer["id"], {**consent, "evidence": EVIDENCE})
     assert response.status_code == 200, response.text
     assert summaries(client)["acme"] == (
         "Acme Outdoors writes to you by e-mail about orders and deliveries, news, offers and "
@@ -249,7 +249,7 @@ def test_a_complaint_stops_marketing_on_its_channel_only(portal: Portal) -> None
     customer, client = customer_with(portal, phone=phone())
     complaint = {"channel": "sms", "address": customer["phone"], "reason": "complaint"}
     response = portal.http.post(
-        "/api/v1/suppressions", json={"items": [complaint]}, headers=portal.token()
+        "/api/v1/suppressions", json={"items": [complaint]}, headers=portal.headers
     )
     assert response.status_code == 200, response.text
     assert summaries(client)["acme"] == (
