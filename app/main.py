@@ -9,7 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from app.admin import accounts as admin_accounts
+from app.admin import audit as admin_audit
+from app.admin import catalog as admin_catalog
+from app.admin import clients as admin_clients
 from app.admin import home as admin_home
+from app.admin import oidc as admin_oidc
 from app.admin import signin as admin_signin
 from app.admin.deps import AdminSignInRequired
 from app.admin.pages import admin_error_page, on_admin_sign_in_required
@@ -30,6 +35,7 @@ from app.auth.csrf import CsrfSigner
 from app.auth.deps import TokenCache
 from app.auth.limits import AttemptLimiter
 from app.auth.links import Links
+from app.consent import tally
 from app.consent.context import Context
 from app.db import create_db_engine
 from app.mail import mailer_from_settings
@@ -60,6 +66,11 @@ ROUTERS = (
     data.router,
     admin_signin.router,
     admin_home.router,
+    admin_audit.router,
+    admin_catalog.router,
+    admin_clients.router,
+    admin_accounts.router,
+    admin_oidc.router,
 )
 
 
@@ -88,11 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.token_attempts = AttemptLimiter(attempts=10, window_seconds=60)
         app.state.csrf = CsrfSigner(context.keys)
         app.state.mailer = mailer_from_settings(resolved)
-        app.state.sign_in_addresses = AttemptLimiter(attempts=5, window_seconds=900)
-        app.state.sign_in_ips = AttemptLimiter(attempts=30, window_seconds=900)
+        app.state.sign_in_addresses, app.state.sign_in_ips = signin.sign_in_limits()
         app.state.admin_attempts = AttemptLimiter(attempts=10, window_seconds=900)
         app.state.admin_ip_attempts = AttemptLimiter(attempts=50, window_seconds=900)
-        yield
+        async with tally.flushing(engine, every=resolved.tally_flush_seconds):
+            yield
         engine.dispose()
 
     app = FastAPI(title="cmr", version="0.1.0", lifespan=lifespan)
@@ -100,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_page_handlers(app)
     app.add_exception_handler(PageError, on_page_error)
     app.add_exception_handler(AdminSignInRequired, on_admin_sign_in_required)
+    app.add_middleware(admin_oidc.OidcSessions)
     app.add_middleware(Language)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTimer)

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     catalog_recheck_seconds: float = Field(default=1.0, ge=0, le=60)
+    tally_flush_seconds: float = Field(default=10, ge=0.1, le=3600)
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=30 * 24)
     oidc_issuer: str | None = None

@@ -7,6 +7,8 @@ import time
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.consent import tally
+
 DECISIONS = Counter(
     "cmr_decisions", "Decisions answered, by outcome and reason", ["outcome", "reason"]
 )
@@ -22,6 +24,7 @@ def count_decisions(outcome: str, reasons: tuple[str, ...], number: int = 1) -> 
     """Count `number` decisions once per reason (with reason "" when none is given)."""
     for reason in reasons or ("",):
         DECISIONS.labels(outcome, reason).inc(number)
+    tally.count(outcome, reasons, number)
 
 
 class RequestTimer:

@@ -1,7 +1,8 @@
-"""API clients: create, disable, authenticate; every change audited in the caller's transaction."""
+"""API clients: create, change, disable, authenticate; audited in the caller's transaction."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -31,6 +32,10 @@ class UnknownScopeError(ValueError):
 
 class ClientNotFoundError(LookupError):
     """No client has this id."""
+
+
+class ClientDisabledError(ValueError):
+    """The client is disabled: nothing about it changes any more."""
 
 
 def new_client_id() -> str:
@@ -135,6 +140,90 @@ def disable_client(
         reason=reason,
     )
     return client
+
+
+def _enabled_client(session: Session, client_id: str) -> ApiClient:
+    client = session.get(ApiClient, client_id, with_for_update=True)
+    if client is None:
+        raise ClientNotFoundError(client_id)
+    if client.disabled_at is not None:
+        raise ClientDisabledError(client_id)
+    return client
+
+
+def rotate_client_secret(
+    session: Session,
+    *,
+    sealer: Sealer,
+    actor: Actor,
+    source: str,
+    client_id: str,
+    reason: str | None = None,
+) -> tuple[ApiClient, str]:
+    """Give a client a new secret, shown only once; the old one and every token issued with it
+    stop working at once (tokens carry a tag of the secret's hash: see `secret_tag`).
+
+    Raises `ClientNotFoundError` for an unknown id, `ClientDisabledError` for a disabled client.
+    """
+    client = _enabled_client(session, client_id)
+    secret = new_client_secret()
+    client.secret_hash = hash_password(secret)
+    session.flush()
+    view = client_view(client)
+    record(
+        session,
+        sealer=sealer,
+        actor=actor,
+        source=source,
+        action="client.secret_rotated",
+        before=view,
+        after=view,
+        reason=reason,
+    )
+    return client, secret
+
+
+def change_client_scopes(
+    session: Session,
+    *,
+    sealer: Sealer,
+    actor: Actor,
+    source: str,
+    client_id: str,
+    scopes: Iterable[str],
+    reason: str | None = None,
+) -> ApiClient:
+    """Set a client's scopes: a scope taken away stops working at once, even in tokens issued
+    before; a scope added counts in the next token. The same scopes record nothing.
+
+    Raises `UnknownScopeError`, `ClientNotFoundError` or `ClientDisabledError`.
+    """
+    scope_list = sorted(set(scopes))
+    if unknown := unknown_scopes(scope_list):
+        raise UnknownScopeError(unknown)
+    client = _enabled_client(session, client_id)
+    if sorted(client.scopes) == scope_list:
+        return client
+    before = client_view(client)
+    client.scopes = scope_list
+    session.flush()
+    record(
+        session,
+        sealer=sealer,
+        actor=actor,
+        source=source,
+        action="client.scopes_changed",
+        before=before,
+        after=client_view(client),
+        reason=reason,
+    )
+    return client
+
+
+def secret_tag(secret_hash: str) -> str:
+    """What a token carries of the secret it was issued for: a digest of the secret's hash (a
+    new salt with every secret), so that a rotation makes the client's older tokens mismatch."""
+    return hashlib.sha256(secret_hash.encode()).hexdigest()[:22]
 
 
 def check_client_secret(client: ApiClient | None, secret: str) -> bool:

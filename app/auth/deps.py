@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from fastapi.security import OAuth2
 from sqlalchemy import Connection, Engine, bindparam, select
 from sqlmodel import col
 
+from app.auth.clients import secret_tag
 from app.auth.errors import AuthError
 from app.auth.principals import ClientPrincipal
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Scope
@@ -83,19 +85,29 @@ def token_claims(request: Request) -> TokenClaims:
 
 
 # Built once: composing a statement costs more than running it.
-CLIENT = select(col(ApiClient.disabled_at), col(ApiClient.scopes), col(ApiClient.brands)).where(
-    col(ApiClient.id) == bindparam("client_id")
-)
+CLIENT = select(
+    col(ApiClient.disabled_at),
+    col(ApiClient.scopes),
+    col(ApiClient.brands),
+    col(ApiClient.secret_hash),
+).where(col(ApiClient.id) == bindparam("client_id"))
 
 
 def client_principal(
     connection: Connection, claims: TokenClaims, needed: frozenset[str] = frozenset()
 ) -> ClientPrincipal:
-    """The client of `claims`, read now: a disabled client's tokens stop working at once, and
-    scopes or brands taken from it count from the next request. 403 without a `needed` scope."""
+    """The client of `claims`, read now: a disabled client's tokens stop working at once, as do
+    those issued before its secret was rotated, and scopes or brands taken from it count from
+    the next request. 403 without a `needed` scope."""
     row = connection.execute(CLIENT, {"client_id": claims.client_id}).one_or_none()
     if row is None or row.disabled_at is not None:
         raise AuthError(401, "The client of this token is disabled.", "invalid_token")
+    if claims.secret_tag is None or not hmac.compare_digest(
+        claims.secret_tag, secret_tag(row.secret_hash)
+    ):
+        raise AuthError(
+            401, "The client's secret has changed since this token was issued.", "invalid_token"
+        )
     principal = ClientPrincipal(
         client_id=claims.client_id,
         scopes=claims.scopes & frozenset(row.scopes),

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app.auth.clients import check_client_secret
+from app.auth.clients import check_client_secret, secret_tag
 from app.auth.scopes import ALL_SCOPES
 from app.auth.tokens import issue_token
 from app.keys import Keys
@@ -43,6 +43,10 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
     @property
     def scopes(self) -> frozenset[str]:
         return frozenset(self.row.scopes) if self.row is not None else frozenset()
+
+    @property
+    def secret_tag(self) -> str | None:
+        return secret_tag(self.row.secret_hash) if self.row is not None else None
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -147,6 +151,7 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
             client_id=client.get_client_id(),
             scopes=granted.split(),
             ttl_seconds=ttl,
+            secret_tag=client.secret_tag,
         )
         return {
             "access_token": access_token,

@@ -34,6 +34,7 @@ class TokenClaims:
     issued_at: datetime
     expires_at: datetime
     token_id: str
+    secret_tag: str | None = None  # the tag of the client secret it was issued for
 
 
 @lru_cache(maxsize=8)
@@ -49,8 +50,10 @@ def issue_token(
     scopes: Iterable[str],
     ttl_seconds: int,
     now: datetime | None = None,
+    secret_tag: str | None = None,
 ) -> str:
-    """A signed access token for `client_id` with `scopes`, valid for `ttl_seconds` from `now`."""
+    """A signed access token for `client_id` with `scopes`, valid for `ttl_seconds` from `now`,
+    bound to the client's current secret by its `secret_tag`."""
     issued = now if now is not None else datetime.now(UTC)
     expires = issued + timedelta(seconds=ttl_seconds)
     claims = {
@@ -61,6 +64,8 @@ def issue_token(
         "exp": int(expires.timestamp()),
         "jti": secrets.token_urlsafe(16),
     }
+    if secret_tag is not None:
+        claims["secret_tag"] = secret_tag
     return jwt.encode({"alg": ALGORITHM}, claims, _jwk_keys(keys)[0], algorithms=[ALGORITHM])
 
 
@@ -97,10 +102,14 @@ def verify_token(token: str, *, keys: Keys, issuer: str) -> TokenClaims:
     scope = claims["scope"]
     if not isinstance(scope, str):
         raise InvalidTokenError("the scope claim is not a string")
+    tag = claims.get("secret_tag")
+    if tag is not None and not isinstance(tag, str):
+        raise InvalidTokenError("the secret_tag claim is not a string")
     return TokenClaims(
         client_id=claims["sub"],
         scopes=frozenset(scope.split()),
         issued_at=datetime.fromtimestamp(claims["iat"], UTC),
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         token_id=claims["jti"],
+        secret_tag=tag,
     )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,36 +15,18 @@ from app.cli.context import cli_engine, cli_sealer
 from app.consent.catalog import (
     CatalogPlan,
     CatalogRefused,
-    Difference,
     Violation,
     apply_catalog,
     catalog_revision,
     plan_catalog,
 )
+from app.consent.catalog_details import difference_lines
 from app.consent.catalog_schema import CatalogFileError, load_catalog_file
 from app.db import read_session, write_session
 
 catalog_app = typer.Typer(help="Manage the catalog of brands, topics and channels.")
 
 SOURCE = "cli"
-
-
-def _value(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _details(difference: Difference) -> str:
-    if difference.change == "added" and difference.after is not None:
-        after = difference.after
-        hidden = {"key", "brand", "retired_at"}  # the subject names the first two
-        if after.get("notice") is None:
-            hidden |= {"notice_version", "min_notice_version"}
-        shown = {k: v for k, v in after.items() if v is not None and k not in hidden}
-        return ", ".join(f"{field}={_value(value)}" for field, value in shown.items())
-    return "\n".join(
-        f"{change.field}: {_value(change.old)} → {_value(change.new)}"
-        for change in difference.fields
-    )
 
 
 def _table(plan: CatalogPlan) -> Table:
@@ -57,7 +38,7 @@ def _table(plan: CatalogPlan) -> Table:
         table.add_row(
             difference.action.removeprefix("catalog."),
             difference.subject,
-            Text(_details(difference)),
+            Text("\n".join(difference_lines(difference))),
         )
     return table
 

@@ -304,6 +304,12 @@ def load_catalog_file(path: str | Path) -> CatalogFile:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise CatalogFileError([CatalogProblem(str(path), f"cannot read: {error}")]) from None
+    return parse_catalog_text(text)
+
+
+def parse_catalog_text(text: str) -> CatalogFile:
+    """The catalog in the TOML `text`; CatalogFileError naming every problem (a syntax error at
+    `line N, column M`)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -9,6 +9,7 @@ from app.models.customer import Customer, CustomerKey, Preference, Tombstone
 from app.models.send import Send
 from app.models.session import SignInLink, WebSession
 from app.models.suppression import Suppression
+from app.models.tally import DecisionTally
 
 __all__ = [
     "Admin",
@@ -20,6 +21,7 @@ __all__ = [
     "ChannelSetting",
     "Customer",
     "CustomerKey",
+    "DecisionTally",
     "Preference",
     "Send",
     "SignInLink",

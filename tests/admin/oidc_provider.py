@@ -1,9 +1,4 @@
-"""OpenID Connect providers for the sign-in tests, each running as a process of its own.
-
-`running_mock` starts oidc-provider-mock (from PyPI). `running_forger` starts the small provider
-below (`python -m tests.admin.oidc_provider PORT`), which signs ID tokens with the claims a test
-chooses: tokens a well-behaved provider never issues, such as one for another audience.
-"""
+"""OpenID Connect providers for the sign-in tests: oidc-provider-mock, and a forger of ID tokens."""
 
 from __future__ import annotations
 
@@ -15,18 +10,23 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30.0
@@ -55,6 +55,48 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@dataclass
+class Site:
+    """The app configured for one provider, and a browser's way through a sign-in."""
+
+    app: FastAPI
+    provider: Provider
+    base_url: str
+
+    def browser(self) -> TestClient:
+        return TestClient(self.app, base_url=self.base_url)
+
+    def start(self, browser: TestClient) -> httpx.URL:
+        """Begin a sign-in: the provider's authorization URL the browser is sent to."""
+        response = browser.get("/admin/oidc/start", follow_redirects=False)
+        assert response.status_code == 302, response.text
+        url = httpx.URL(response.headers["location"])
+        assert str(url).startswith(self.provider.issuer)
+        return url
+
+    def consent(self, authorization: httpx.URL, sub: str = "") -> httpx.URL:
+        """The provider's answer (oidc-provider-mock's form for `sub`, or the forger's
+        redirect): the callback URL the browser is sent back to."""
+        response = httpx.post(authorization, data={"sub": sub}) if sub else httpx.get(authorization)
+        assert response.status_code == 302, response.text
+        back = httpx.URL(response.headers["location"])
+        assert str(back).startswith(f"{self.base_url}/admin/oidc/callback?")
+        return back
+
+    def sign_in(self, sub: str = "") -> tuple[TestClient, httpx.Response]:
+        """A whole sign-in by a new browser: the browser and the callback's answer."""
+        browser = self.browser()
+        back = self.consent(self.start(browser), sub)
+        return browser, browser.get(str(back), follow_redirects=False)
+
+    def user(self, **claims: Any) -> tuple[str, str]:
+        """A new user of oidc-provider-mock with a verified address and `claims`: (sub, e-mail)."""
+        sub = f"u-{uuid.uuid4().hex[:10]}"
+        email = claims.pop("email", f"{sub}@example.org")
+        self.provider.put_user(sub, {"email": email, "email_verified": True, **claims})
+        return sub, email
 
 
 @contextmanager
@@ -98,7 +140,8 @@ def running_mock(tmp: Path, *, token_max_age: int = 3600) -> Iterator[Provider]:
 
 @contextmanager
 def running_forger(tmp: Path) -> Iterator[Provider]:
-    """The forging provider below, on a free port."""
+    """The forger below (`python -m tests.admin.oidc_provider PORT`) on a free port: it signs
+    ID tokens no well-behaved provider issues, such as one for another audience."""
     port = free_port()
     command = [sys.executable, "-m", "tests.admin.oidc_provider", str(port)]
     with _running(tmp, f"oidc-forger-{port}", command, port) as provider:

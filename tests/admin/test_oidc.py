@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -23,45 +22,10 @@ from app.db import read_session, write_session
 from app.main import create_app
 from app.models import Admin, AuditEvent, utcnow
 from tests.admin.helpers import Console
-from tests.admin.oidc_provider import Provider, running_forger, running_mock
+from tests.admin.oidc_provider import Provider, Site, free_port, running_forger, running_mock
 
 CLIENT_ID = "cmr-console"
 REFUSED = "could not be confirmed"
-
-
-@dataclass
-class Site:
-    """The app configured for one provider."""
-
-    app: FastAPI
-    provider: Provider
-    base_url: str
-
-    def browser(self) -> TestClient:
-        return TestClient(self.app, base_url=self.base_url)
-
-    def start(self, browser: TestClient) -> httpx.URL:
-        """Begin a sign-in: the provider's authorization URL the browser is sent to."""
-        response = browser.get("/admin/oidc/start", follow_redirects=False)
-        assert response.status_code == 302, response.text
-        url = httpx.URL(response.headers["location"])
-        assert str(url).startswith(self.provider.issuer)
-        return url
-
-    def consent(self, authorization: httpx.URL, sub: str = "") -> httpx.URL:
-        """The provider's answer (oidc-provider-mock's form for `sub`, or the forger's
-        redirect): the callback URL the browser is sent back to."""
-        response = httpx.post(authorization, data={"sub": sub}) if sub else httpx.get(authorization)
-        assert response.status_code == 302, response.text
-        back = httpx.URL(response.headers["location"])
-        assert str(back).startswith(f"{self.base_url}/admin/oidc/callback?")
-        return back
-
-    def sign_in(self, sub: str = "") -> tuple[TestClient, httpx.Response]:
-        """A whole sign-in by a new browser: the browser and the callback's answer."""
-        browser = self.browser()
-        back = self.consent(self.start(browser), sub)
-        return browser, browser.get(str(back), follow_redirects=False)
 
 
 @contextmanager
@@ -98,14 +62,6 @@ def forger(console: Console, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     tmp = tmp_path_factory.mktemp("forger")
     with running_forger(tmp) as provider, _site(console, provider) as site:
         yield site
-
-
-def _user(site: Site, **claims: Any) -> tuple[str, str]:
-    """A new user of oidc-provider-mock with a verified address and `claims`: (sub, e-mail)."""
-    sub = f"u-{uuid.uuid4().hex[:10]}"
-    email = claims.pop("email", f"{sub}@example.org")
-    site.provider.put_user(sub, {"email": email, "email_verified": True, **claims})
-    return sub, email
 
 
 def _admin(console: Console, email: str) -> Admin | None:
@@ -145,7 +101,7 @@ def test_start_asks_for_a_code_with_pkce_state_and_nonce(mock: Site) -> None:
 
 
 def test_the_role_claim_makes_an_account_and_keeps_its_role(console: Console, mock: Site) -> None:
-    sub, email = _user(mock, cmr_role="support")
+    sub, email = mock.user(cmr_role="support")
     browser, response = mock.sign_in(sub)
     _assert_signed_in(browser, response, "support")
     admin = _admin(console, email)
@@ -173,13 +129,13 @@ def test_without_a_claim_the_local_account_of_the_address_gives_the_role(
     console: Console, mock: Site
 ) -> None:
     email = console.account("auditor")
-    sub, _ = _user(mock, email=email)
+    sub, _ = mock.user(email=email)
     browser, response = mock.sign_in(sub)
     _assert_signed_in(browser, response, "auditor")
 
 
 def test_without_a_claim_or_an_account_there_is_no_access(console: Console, mock: Site) -> None:
-    sub, email = _user(mock, cmr_role="superuser")
+    sub, email = mock.user(cmr_role="superuser")
     _, response = mock.sign_in(sub)
     _assert_refused(response, 403, "no console access")
     assert _admin(console, email) is None
@@ -187,7 +143,7 @@ def test_without_a_claim_or_an_account_there_is_no_access(console: Console, mock
 
 def test_an_unverified_address_is_refused(console: Console, mock: Site) -> None:
     email = console.account("auditor")
-    sub, _ = _user(mock, email=email, email_verified=False, cmr_role="admin")
+    sub, _ = mock.user(email=email, email_verified=False, cmr_role="admin")
     _, response = mock.sign_in(sub)
     _assert_refused(response, 403, "not verified")
     admin = _admin(console, email)
@@ -206,7 +162,7 @@ def test_a_disabled_account_is_refused_even_when_the_provider_vouches(
             session, sealer=Context.from_settings(console.settings).sealer, actor=Actor("cli"),
             source="cli", admin_id=admin.id, disable=True, now=utcnow(),
         )  # fmt: skip
-    sub, _ = _user(mock, email=email, cmr_role="admin")
+    sub, _ = mock.user(email=email, cmr_role="admin")
     _, response = mock.sign_in(sub)
     _assert_refused(response, 403, "disabled")
     admin = _admin(console, email)
@@ -215,7 +171,7 @@ def test_a_disabled_account_is_refused_even_when_the_provider_vouches(
 
 
 def test_a_wrong_state_is_refused(mock: Site) -> None:
-    sub, _ = _user(mock, cmr_role="admin")
+    sub, _ = mock.user(cmr_role="admin")
     browser = mock.browser()
     back = mock.consent(mock.start(browser), sub)
     elsewhere = mock.browser().get(str(back), follow_redirects=False)
@@ -226,7 +182,7 @@ def test_a_wrong_state_is_refused(mock: Site) -> None:
 
 
 def test_a_callback_is_used_once(mock: Site) -> None:
-    sub, _ = _user(mock, cmr_role="auditor")
+    sub, _ = mock.user(cmr_role="auditor")
     browser = mock.browser()
     back = mock.consent(mock.start(browser), sub)
     _assert_signed_in(browser, browser.get(str(back), follow_redirects=False), "auditor")
@@ -234,7 +190,7 @@ def test_a_callback_is_used_once(mock: Site) -> None:
 
 
 def test_an_id_token_with_another_nonce_is_refused(mock: Site) -> None:
-    sub, _ = _user(mock, cmr_role="admin")
+    sub, _ = mock.user(cmr_role="admin")
     browser = mock.browser()
     authorization = mock.start(browser).copy_set_param("nonce", "a-nonce-of-another-sign-in")
     back = mock.consent(authorization, sub)
@@ -242,7 +198,7 @@ def test_an_id_token_with_another_nonce_is_refused(mock: Site) -> None:
 
 
 def test_an_expired_id_token_is_refused(expiring: Site) -> None:
-    sub, _ = _user(expiring, cmr_role="admin")
+    sub, _ = expiring.user(cmr_role="admin")
     _, response = expiring.sign_in(sub)
     _assert_refused(response, 401, REFUSED)
 
@@ -279,3 +235,19 @@ def test_a_forged_id_token_is_refused(
     _, response = forger.sign_in()
     _assert_refused(response, 401, REFUSED)
     assert _admin(console, email) is None
+
+
+def test_an_unreachable_provider_is_a_page_not_a_crash(console: Console, tmp_path: Path) -> None:
+    gone = Provider(issuer=f"http://127.0.0.1:{free_port()}", log=tmp_path / "none.log")
+    with _site(console, gone) as site:
+        browser = site.browser()
+        started = browser.get("/admin/oidc/start", follow_redirects=False)
+        _assert_refused(started, 503, "cannot be reached")
+        back = browser.get("/admin/oidc/callback?code=a-code&state=a-state")
+        _assert_refused(back, 401, REFUSED)
+
+
+def test_without_a_provider_the_routes_are_not_there(console: Console) -> None:
+    browser = console.visitor()
+    assert "/admin/oidc/start" not in browser.get("/admin/login").text
+    _assert_refused(browser.get("/admin/oidc/start"), 404, "not set up")
