@@ -13,6 +13,7 @@ from app.admin import accounts as admin_accounts
 from app.admin import audit as admin_audit
 from app.admin import catalog as admin_catalog
 from app.admin import clients as admin_clients
+from app.admin import customers as admin_customers
 from app.admin import home as admin_home
 from app.admin import oidc as admin_oidc
 from app.admin import signin as admin_signin
@@ -69,6 +70,7 @@ ROUTERS = (
     admin_audit.router,
     admin_catalog.router,
     admin_clients.router,
+    admin_customers.router,
     admin_accounts.router,
     admin_oidc.router,
 )

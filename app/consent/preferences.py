@@ -62,12 +62,14 @@ def patch_preferences(
     brands: frozenset[str] | None = None,
     by_customer: bool = False,
     consent_to: Collection[tuple[str, str, str]] | None = None,
+    reason: str | None = None,
 ) -> tuple[Preference, bool]:
     """Apply a merge patch; True when it changed something (and was audited).
 
     `by_customer`: the customer asks themselves (portal), so loosening needs no evidence.
     `consent_to`: the (brand, topic, channel) boxes the customer ticked in the portal; the
     evidence then gives consent for those alone.
+    `reason`: why support staff made the change, kept on the audit event.
     """
     patch = dict(body)
     evidence = _evidence(patch.pop("evidence", None))
@@ -108,6 +110,7 @@ def patch_preferences(
         now=now,
         evidence=evidence,
         action=action,
+        reason=reason,
     )
     return preference, changed
 

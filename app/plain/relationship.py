@@ -72,9 +72,21 @@ def brand_cards(
         return []
     suppressions = load_suppressions(session, ctx.keys, [record]).get(customer_id, {})
     customer = customer_facts(record, suppressions, ctx.customers)
+    return cards_for(catalog, catalog_view(session)["brands"], customer, now=now)
+
+
+def cards_for(
+    catalog: CatalogFacts,
+    brands: Iterable[Mapping[str, Any]],
+    customer: CustomerFacts,
+    *,
+    now: datetime,
+) -> list[BrandCard]:
+    """A card per brand of `brands` (`catalog_view`'s) still in `catalog`, for the customer's
+    facts (from any document, such as one rebuilt from the audit trail): no I/O."""
     zone = customer.timezone or catalog.default_timezone
     cards = []
-    for brand in catalog_view(session)["brands"]:
+    for brand in brands:
         if brand["key"] not in catalog.brands:
             continue  # retired since the facts were read
         prefs = customer.brands.get(brand["key"])
