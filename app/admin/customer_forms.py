@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,12 +20,12 @@ from app.consent.preferences import patch_preferences
 from app.consent.vocabulary import DEPTHS
 from app.format import format_instant
 from app.models import Customer, Preference
+from app.plain.pauses import PauseDayError, pause_end
 from app.web.i18n import gettext as _
 
 KINDS = ("patch", "topic", "depth", "pause", "stop")
 TOPIC_CHOICES = ("on", "off", "depth")
 STANDARD_DEPTH = "standard"
-PAUSE_DAYS = 366
 MAX_REASON = 1000
 MAX_PATCH = 100_000
 EVIDENCE_SOURCE = "support"
@@ -63,7 +64,7 @@ def read_change(
     form: ChangeForm,
     *,
     brands: Mapping[str, Mapping[str, Any]],
-    zone: tzinfo,
+    zone: ZoneInfo,
     now: datetime,
 ) -> ReadChange:
     """The patch and reason of `form`; `brands` are the live catalog's by key (with topics)."""
@@ -97,7 +98,7 @@ def _patch(
     form: ChangeForm,
     kind: str,
     brands: Mapping[str, Mapping[str, Any]],
-    zone: tzinfo,
+    zone: ZoneInfo,
     now: datetime,
 ) -> dict[str, Any]:
     if kind == "stop":
@@ -127,22 +128,14 @@ def _patch(
     return _json_patch(form.patch)
 
 
-def _pause_end(text: str, zone: tzinfo, now: datetime) -> str | None:
+def _pause_end(text: str, zone: ZoneInfo, now: datetime) -> str | None:
     """00:00 after the last day paused, in the customer's zone; empty ends the pause."""
     if not text:
         return None
     try:
-        last = date.fromisoformat(text)
-    except ValueError as error:
-        raise _Invalid("pause-until", _("Give a date such as 2026-12-24.")) from error
-    today = now.astimezone(zone).date()
-    if not today <= last <= today + timedelta(days=PAUSE_DAYS):
-        raise _Invalid(
-            "pause-until",
-            _("Give a day from today up to %(days)s days ahead.") % {"days": PAUSE_DAYS},
-        )
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
-    return format_instant(end)
+        return pause_end(text, zone=zone, now=now)
+    except PauseDayError as error:
+        raise _Invalid("pause-until", str(error)) from None
 
 
 def _json_patch(text: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
-from app.admin.customer_forms import PAUSE_DAYS, STANDARD_DEPTH, TOPIC_CHOICES
+from app.admin.customer_forms import STANDARD_DEPTH, TOPIC_CHOICES
 from app.admin.customer_history import PastState, Source, past_state
 from app.admin.customer_sends import send_rows
 from app.admin.customer_view import (
@@ -99,7 +99,6 @@ def change_options(catalog: Catalog) -> dict[str, Any]:
             (STANDARD_DEPTH, _("The brand's standard")),
             *((depth, depth_name(depth)) for depth in DEPTHS),
         ],
-        "pause_days": PAUSE_DAYS,
     }
 
 

@@ -70,7 +70,7 @@ def load_catalog(session: Session, ctx: Context) -> Catalog:
     return Catalog(ctx.catalog.get(session), catalog_view(session), load_names(session))
 
 
-def zone_of(catalog: Catalog, identity: Mapping[str, Any] | None) -> tzinfo:
+def zone_of(catalog: Catalog, identity: Mapping[str, Any] | None) -> ZoneInfo:
     """The customer's time zone as the identity names it, else the catalog's default."""
     name = (identity or {}).get("timezone")
     if isinstance(name, str) and name != ERASED:

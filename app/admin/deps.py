@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,13 +25,6 @@ class AdminSignInRequired(Exception):
     """No live console session: the sign-in page."""
 
 
-def admin_lifetimes(settings: Settings) -> Lifetimes:
-    return Lifetimes(
-        idle=timedelta(minutes=settings.session_idle_minutes),
-        absolute=timedelta(hours=settings.session_absolute_hours),
-    )
-
-
 def optional_admin(request: Request, session: WriteSession) -> AdminPrincipal | None:
     """The account whose live session the request carries; a disabled account has none."""
     token = request.cookies.get(ADMIN_COOKIE)
@@ -40,7 +32,11 @@ def optional_admin(request: Request, session: WriteSession) -> AdminPrincipal | 
         return None
     settings: Settings = request.app.state.settings
     row = find_session(
-        session, kind="admin", token=token, lifetimes=admin_lifetimes(settings), now=utcnow()
+        session,
+        kind="admin",
+        token=token,
+        lifetimes=Lifetimes.from_settings(settings),
+        now=utcnow(),
     )
     admin = None if row is None else session.get(Admin, row.subject_id)
     if admin is None or admin.disabled_at is not None:

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.admin.deps import ADMIN_COOKIE, CsrfChecked, MaybeAdmin, admin_lifetimes
+from app.admin.deps import ADMIN_COOKIE, CsrfChecked, MaybeAdmin
 from app.admin.pages import admin_page
 from app.auth.admins import authenticate_admin
 from app.auth.limits import AttemptLimiter
-from app.auth.sessions import end_session, start_session
+from app.auth.sessions import Lifetimes, end_session, start_session
 from app.models import utcnow
 from app.settings import Settings
 from app.web.deps import WriteSession
@@ -44,7 +44,7 @@ def start_admin_session(request: Request, session: WriteSession, admin_id: str) 
     token = start_session(session, kind="admin", subject_id=admin_id, limited=False, now=utcnow())
     response = RedirectResponse("/admin", status_code=303)
     settings: Settings = request.app.state.settings
-    max_age = int(admin_lifetimes(settings).absolute.total_seconds())
+    max_age = int(Lifetimes.from_settings(settings).absolute.total_seconds())
     set_cookie(request, response, ADMIN_COOKIE, token, max_age=max_age)
     return response
 

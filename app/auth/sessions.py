@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.models import WebSession
+from app.settings import Settings
 
 # A session seen again within this long is not written to again (reads stay reads).
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -28,6 +29,13 @@ class Lifetimes:
 
     idle: timedelta
     absolute: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lifetimes:
+        return cls(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_absolute_hours),
+        )
 
 
 def start_session(

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.consent.vocabulary import DEPTH_ORDER, DEPTHS
-from app.format import format_instant
+from app.plain.pauses import PauseDayError, pause_end
 from app.web.i18n import gettext as _
 
-PAUSE_DAYS = 366
 # The customer's choices of how often, as (count, period_days); None is no limit of their own.
 CAP_PRESETS: tuple[tuple[int, int] | None, ...] = (None, (1, 1), (2, 7), (1, 7), (1, 30))
 
@@ -147,24 +146,13 @@ def cap_patch(
     raise FormError("cap", _("Choose one of the options shown."))
 
 
-def pause_bounds(today: date) -> tuple[date, date]:
-    """The first and last dates a pause may last until."""
-    return today + timedelta(days=1), today + timedelta(days=PAUSE_DAYS)
-
-
 def pause_patch(brand: str, chosen: str, *, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     """Pause until the end of the chosen date: 00:00 of the next day in the customer's zone."""
     try:
-        until = date.fromisoformat(chosen.strip())
-    except ValueError:
-        raise FormError("until", _("Enter a date such as 2026-12-24.")) from None
-    first, last = pause_bounds(now.astimezone(zone).date())
-    if until < first:
-        raise FormError("until", _("Choose a date after today."))
-    if until > last:
-        raise FormError("until", _("Choose a date at most a year from today."))
-    ends = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
-    return brand_patch(brand, {"paused_until": format_instant(ends)})
+        ends = pause_end(chosen, zone=zone, now=now)
+    except PauseDayError as error:
+        raise FormError("until", str(error)) from None
+    return brand_patch(brand, {"paused_until": ends})
 
 
 def resume_patch(brand: str) -> dict[str, Any]:

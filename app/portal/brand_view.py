@@ -10,8 +10,9 @@ from typing import Any
 from babel.dates import format_time
 
 from app.consent.vocabulary import DEPTH_ORDER, DEPTHS
+from app.plain.pauses import pause_limits
 from app.plain.words import cap_phrase, date_phrase, depth_description, depth_name, join
-from app.portal.brand_forms import cap_choices, pause_bounds
+from app.portal.brand_forms import cap_choices
 from app.portal.brand_state import BrandState
 from app.portal.brand_topics import Box, TopicRow, topic_row
 from app.web.i18n import babel_locale
@@ -131,7 +132,7 @@ def _policy(state: BrandState) -> str:
 
 
 def _pause(state: BrandState, now: datetime, entered: str | None) -> Pause:
-    first, last = pause_bounds(now.astimezone(state.zone).date())
+    first, last = pause_limits(zone=state.zone, now=now)
     until = state.paused_until(now)
     sentence = None
     value = ""

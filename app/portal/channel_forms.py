@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -14,10 +14,9 @@ from pydantic import ValidationError
 from app.consent.identity import validate_timezone
 from app.consent.schemas import CustomerBody
 from app.consent.vocabulary import DAYS
-from app.format import format_instant
+from app.plain.pauses import PauseDayError, pause_end
 from app.web.i18n import gettext as _
 
-PAUSE_DAYS = 366
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?$")
 AddressField = Literal["email", "phone"]
 
@@ -91,31 +90,12 @@ def quiet_patch(channel: str, entry: QuietEntry, sent_days: Sequence[str]) -> di
     return {"quiet_hours": [{"start": start, "end": end}], "quiet_days": list(entry.days)}
 
 
-def pause_end(value: str, *, zone: ZoneInfo, now: datetime) -> str:
-    """`paused_until` for a pause up to and including the chosen day: the next day's 00:00.
-
-    The day must lie after today and at most 366 days ahead, both in the customer's zone.
-    """
+def paused_until(value: str, *, zone: ZoneInfo, now: datetime) -> str:
+    """`paused_until` for a pause up to and including the chosen day (app.plain.pauses)."""
     try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise FormInvalid("pause-until", _("Choose a date, such as 2026-12-24.")) from None
-    today = now.astimezone(zone).date()
-    if day <= today:
-        raise FormInvalid("pause-until", _("Choose a day after today."))
-    if day > today + timedelta(days=PAUSE_DAYS):
-        raise FormInvalid(
-            "pause-until", _("Choose a day at most a year from today (366 days ahead).")
-        )
-    # A midnight skipped by a clock change: fold 0 gives the first instant after the gap.
-    midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return format_instant(midnight)
-
-
-def pause_limits(*, zone: ZoneInfo, now: datetime) -> tuple[str, str]:
-    """The first and last day a pause may be chosen up to, for the date picker."""
-    today = now.astimezone(zone).date()
-    return (today + timedelta(days=1)).isoformat(), (today + timedelta(days=PAUSE_DAYS)).isoformat()
+        return pause_end(value, zone=zone, now=now)
+    except PauseDayError as error:
+        raise FormInvalid("pause-until", str(error)) from None
 
 
 def address_values(field: AddressField, value: str) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from babel.dates import format_time
 
 from app.consent.identity import PHONE_CHANNELS
 from app.consent.vocabulary import DAYS
+from app.plain.pauses import pause_limits
 from app.plain.words import channel_name, date_phrase, day_name, join, quiet_phrase
-from app.portal.channel_forms import QuietEntry, pause_limits
+from app.portal.channel_forms import QuietEntry
 from app.portal.channel_state import ChannelsState
 from app.web.i18n import babel_locale, ngettext
 from app.web.i18n import gettext as _
@@ -228,7 +229,7 @@ def channels_page(
         views = [replace(view, address=None) for view in views]
     phone_names = [channel_name(ch) for ch in state.channels if ch in PHONE_CHANNELS]
     paused, last = _paused(state, now)
-    first_day, last_day = pause_limits(zone=state.zone, now=now)
+    first_day, last_day = (day.isoformat() for day in pause_limits(zone=state.zone, now=now))
     if state.customer.timezone:
         zone_hint = _("Quiet times count in this time zone.")
     else:

@@ -24,7 +24,7 @@ from app.portal.channel_forms import (
     AddressField,
     FormInvalid,
     address_values,
-    pause_end,
+    paused_until,
     quiet_entry,
     quiet_field,
     quiet_patch,
@@ -229,7 +229,7 @@ def post_pause(
         return _saved("resumed")
     state = _state(session, ctx, principal)
     try:
-        end = pause_end(until, zone=state.zone, now=utcnow())
+        end = paused_until(until, zone=state.zone, now=utcnow())
         _patch(session, ctx, principal, request, {"paused_until": end}, "pause-until")
     except FormInvalid as error:
         return _render(request, session, ctx, principal, error=error, entered={"until": until})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,13 +17,6 @@ from app.web.forms import FormGuard
 SESSION_COOKIE = "cmr_session"
 
 
-def lifetimes(settings: Settings) -> Lifetimes:
-    return Lifetimes(
-        idle=timedelta(minutes=settings.session_idle_minutes),
-        absolute=timedelta(hours=settings.session_absolute_hours),
-    )
-
-
 def optional_customer(request: Request, session: WriteSession) -> CustomerPrincipal | None:
     """The customer whose live session the request carries, else None."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -32,7 +24,11 @@ def optional_customer(request: Request, session: WriteSession) -> CustomerPrinci
         return None
     settings: Settings = request.app.state.settings
     row = find_session(
-        session, kind="customer", token=token, lifetimes=lifetimes(settings), now=utcnow()
+        session,
+        kind="customer",
+        token=token,
+        lifetimes=Lifetimes.from_settings(settings),
+        now=utcnow(),
     )
     if row is None:
         return None

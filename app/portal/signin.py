@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.auth.limits import AttemptLimiter
 from app.auth.links import Links
 from app.auth.magic_links import LINK_LIFETIME, issue_link, link_is_open, redeem_link
-from app.auth.sessions import end_session, start_session
+from app.auth.sessions import Lifetimes, end_session, start_session
 from app.consent.customers import find_customer
 from app.consent.identity import InvalidIdentifier, Reference, normalize_email
 from app.mail import Mail, Mailer
@@ -19,7 +19,6 @@ from app.portal.deps import (
     SESSION_COOKIE,
     CsrfChecked,
     MaybeCustomer,
-    lifetimes,
 )
 from app.portal.errors import PageError
 from app.portal.pages import page
@@ -115,7 +114,7 @@ def _signed_in(
     )
     response = RedirectResponse("/", status_code=303)
     settings: Settings = request.app.state.settings
-    max_age = int(lifetimes(settings).absolute.total_seconds())
+    max_age = int(Lifetimes.from_settings(settings).absolute.total_seconds())
     set_cookie(request, response, SESSION_COOKIE, token, max_age=max_age)
     customer = session.get(Customer, customer_id)
     if customer is not None and customer.locale in LOCALES:

@@ -25,13 +25,12 @@ from app.auth.admins import change_admin, find_admin
 from app.cli.main import cli
 from app.consent.context import Context
 from app.consent.preferences import save_document
-from app.db import create_db_engine, read_session, write_session
-from app.main import create_app
+from app.db import read_session, write_session
 from app.models import AuditEvent, Preference, utcnow
 from tests.admin.helpers import Console
-from tests.api import SECRET_KEY, api_settings, seed_catalog
+from tests.api import SECRET_KEY
+from tests.apps import app_on_own_database
 from tests.cli import cli_environment
-from tests.databases import migrated_database
 from tests.portal.helpers import csrf_of
 
 _ROW = re.compile(r'<tr id="event-(\d+)"')
@@ -351,14 +350,10 @@ def test_an_intact_chain_is_reported(auditor: TestClient) -> None:
 def own_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     """A console on a database of this module's own: tampering must not break other tests."""
     tmp = tmp_path_factory.mktemp("tampered")
-    with migrated_database(tmp) as url:
-        settings = api_settings(url, tmp)
-        engine = create_db_engine(url)
-        seed_catalog(engine, settings)
-        app = create_app(settings)
-        with TestClient(app, base_url=settings.base_url) as http:
-            yield Console(app=app, http=http, engine=engine, settings=settings)
-        engine.dispose()
+    with app_on_own_database(tmp) as running:
+        yield Console(
+            app=running.app, http=running.http, engine=running.engine, settings=running.settings
+        )
 
 
 def _tamper(console: Console, sql: str, **params: object) -> None:

@@ -15,12 +15,11 @@ from app.audit import Actor
 from app.consent.catalog import apply_catalog, catalog_revision, plan_catalog
 from app.consent.catalog_schema import parse_catalog
 from app.consent.context import Context
-from app.db import create_db_engine, read_session, write_session
-from app.main import create_app
+from app.db import read_session, write_session
 from app.models import Admin, AuditEvent, Topic
 from tests.admin.helpers import Console
-from tests.api import CATALOG, api_settings, seed_catalog
-from tests.databases import migrated_database
+from tests.api import CATALOG
+from tests.apps import app_on_own_database
 from tests.portal.helpers import csrf_of
 
 PAGE = "/admin/catalog"
@@ -52,14 +51,10 @@ RICH = (
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     """A console of this module's own: its tests change the catalog."""
     tmp = tmp_path_factory.mktemp("catalog-pages")
-    with migrated_database(tmp) as url:
-        settings = api_settings(url, tmp)
-        engine = create_db_engine(url)
-        seed_catalog(engine, settings)
-        app = create_app(settings)
-        with TestClient(app, base_url=settings.base_url) as http:
-            yield Console(app=app, http=http, engine=engine, settings=settings)
-        engine.dispose()
+    with app_on_own_database(tmp) as running:
+        yield Console(
+            app=running.app, http=running.http, engine=running.engine, settings=running.settings
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -14,11 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.consent import tally
-from app.db import create_db_engine
-from app.main import create_app
 from tests.admin.helpers import Console
-from tests.api import api_settings, seed_catalog
-from tests.databases import migrated_database
+from tests.apps import app_on_own_database
 
 H = dict[str, str]
 Rows = list[dict[str, str]]
@@ -35,16 +32,16 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     """
     tmp = tmp_path_factory.mktemp("dashboard")
     private = tally.Tally()
-    with pytest.MonkeyPatch.context() as patch, migrated_database(tmp) as url:
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tally, "TALLY", private)
         patch.setattr(tally, "flushing", functools.partial(tally.flushing, tally=private))
-        settings = api_settings(url, tmp).model_copy(update={"tally_flush_seconds": 0.1})
-        engine = create_db_engine(url)
-        seed_catalog(engine, settings)
-        app = create_app(settings)
-        with TestClient(app, base_url=settings.base_url) as http:
-            yield Console(app=app, http=http, engine=engine, settings=settings)
-        engine.dispose()
+        with app_on_own_database(tmp, tally_flush_seconds=0.1) as running:
+            yield Console(
+                app=running.app,
+                http=running.http,
+                engine=running.engine,
+                settings=running.settings,
+            )
 
 
 @pytest.fixture(scope="module")
