@@ -38,13 +38,15 @@ def no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Per module: while Playwright runs, asyncio believes a loop is running in this thread, so
+    it must stop before the tests of other folders (which may use asyncio.run) begin."""
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's chromium, headless; Playwright's own browsers are never downloaded."""
     if not CHROMIUM.exists():
