@@ -62,7 +62,7 @@ bench: install
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header \
 		-o locale/messages.pot .
-	$(BIN)/pybabel update -i locale/messages.pot -d locale -l de --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel update -i locale/messages.pot -d locale -l de --no-fuzzy-matching --ignore-obsolete --omit-header
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis node_modules tests/artifacts

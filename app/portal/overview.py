@@ -57,6 +57,7 @@ def post_language(
     ctx: ContextDep,
     principal: MaybeCustomer,
     locale: Annotated[Literal["en", "de"], Form()],
+    back: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """The customer's language: kept in a cookie, and saved as their `locale` when signed in."""
     if principal is not None and not principal.limited:
@@ -70,8 +71,8 @@ def post_language(
             actor=Actor("customer", customer.id),
             source="portal",
         )
-    back = request.headers.get("referer", "/")
-    target = back if back.startswith(str(request.base_url)) else "/"
+    # Back to the page the form was on; only a path of this site (no referrer is ever sent).
+    target = back if back.startswith("/") and not back.startswith(("//", "/\\")) else "/"
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, LANGUAGE_COOKIE, locale, max_age=365 * 86400)
     return response

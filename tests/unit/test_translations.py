@@ -13,7 +13,7 @@ from app.web.i18n import gettext, speaking, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
 
 def _extracted() -> set[str | tuple[str, ...]]:
@@ -56,8 +56,9 @@ def test_translations_keep_every_placeholder() -> None:
             continue
         ids = [entry.id] if isinstance(entry.id, str) else list(entry.id)
         strings = [entry.string] if isinstance(entry.string, str) else list(entry.string)
-        wanted = set(PLACEHOLDER.findall(ids[-1]))
-        for text in strings:
+        for index, text in enumerate(strings):
+            # German's first plural form is the singular's; the others the plural's.
+            wanted = set(PLACEHOLDER.findall(ids[min(index, len(ids) - 1)]))
             assert set(PLACEHOLDER.findall(text)) == wanted, (entry.id, text)
 
 
