@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine
 
 from app.audit import CLI
+from app.auth.admins import create_admin
 from app.auth.clients import create_client
 from app.auth.scopes import ALL_SCOPES
 from app.cli.context import cli_context, cli_engine
@@ -36,10 +38,13 @@ def demo_command(
             engine, ctx, CLI, customers, progress=lambda n: progress.advance(task, n)
         )
     client_id, secret = demo_client(engine, ctx, "demo")
+    admin_email, password = demo_admin(engine, ctx)
     base = settings.base_url.rstrip("/")
     lines = [
         f"Portal:    {base}/login  (sign in as customer1@example.org; with the console mail"
         " backend the sign-in link is printed here by the server)",
+        f"Console:   {base}/admin/login  (sign in as {admin_email}, password {password};"
+        " shown only now)",
         f"API:       {base}/api/v1  (OpenAPI at {base}/docs)",
         f"Health:    {base}/healthz, {base}/readyz, {base}/metrics",
         f"Customers: ext:demo-1 … ext:demo-{customers} (email customer1@example.org …)",
@@ -71,3 +76,20 @@ def demo_client(engine: Engine, ctx: Context, name: str) -> tuple[str, str]:
             brands=None,
         )
     return client.id, secret
+
+
+def demo_admin(engine: Engine, ctx: Context) -> tuple[str, str]:
+    """A new console account with the admin role: its e-mail address and password."""
+    email = f"admin-{secrets.token_hex(3)}@example.org"
+    password = secrets.token_urlsafe(12)
+    with write_session(engine) as session:
+        create_admin(
+            session,
+            sealer=ctx.sealer,
+            actor=CLI,
+            source="cli",
+            email=email,
+            role="admin",
+            password=password,
+        )
+    return email, password

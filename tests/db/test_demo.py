@@ -128,3 +128,22 @@ def test_the_demo_runs_again_without_duplicating_customers(
     assert clients >= 3
     assert http.get("/api/v1/customers/ext:demo-3", headers=headers).status_code == 200
     assert http.get("/api/v1/customers/ext:demo-60", headers=headers).status_code == 200
+
+
+def test_the_demo_prints_a_console_account_that_signs_in(demo: Demo, http: TestClient) -> None:
+    result = demo("--customers", "5")
+
+    assert result.exit_code == 0, result.output
+    found = re.search(r"sign in as (\S+), password (\S+);", result.stdout)
+    assert found, result.stdout
+    email, password = found.groups()
+    form = http.get("/admin/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    signed_in = http.post(
+        "/admin/login",
+        data={"email": email, "password": password, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/admin")
+    assert "/login" in result.stdout
