@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from app.web.i18n import gettext as _
+
 INK = "#1b1f23"
 GRID = "#c5ccd3"
 BAR = "#0b5cad"
@@ -83,6 +85,8 @@ def bar_chart(
     height = max(row * len(bars), row) + 16
     top = nice_ceiling(max((v for _, v in bars), default=0)) if maximum is None else maximum
     span = WIDTH - left - right
+    if not bars:
+        return _svg(ident, title, description, height, [_text(8, 24, _("Nothing to show yet."))])
     parts = [_axis_line(left, 4, left, height - 8)]
     for index, (label, value) in enumerate(bars):
         y = 8 + index * row

@@ -27,10 +27,13 @@ from app.auth.clients import (
     disable_client,
     rotate_client_secret,
 )
+from app.auth.handover import Handover
 from app.auth.principals import AdminPrincipal
+from app.keys import Keys
 from app.models import ApiClient
 from app.web.deps import ContextDep, ReadSession, WriteSession
 from app.web.errors import PageError
+from app.web.forms import secure_cookies
 from app.web.i18n import gettext as _
 
 router = APIRouter(prefix="/admin/clients", include_in_schema=False)
@@ -73,13 +76,39 @@ def _list_page(
     return admin_page(request, "admin/clients.html", context, principal=principal, status=status)
 
 
-def _secret_page(
+SECRET_COOKIE = "cmr_secret"  # noqa: S105  (a cookie name, not a secret)
+SECRET_SECONDS = 120
+
+
+def _handover(request: Request) -> Handover:
+    keys: Keys = request.app.state.keys
+    return Handover(keys, "client-secret")
+
+
+def _hand_over(
     request: Request, principal: AdminPrincipal, client: ApiClient, secret: str, *, created: bool
 ) -> Response:
-    """The secret, shown this once: never stored in plain, never shown again, never cached."""
-    context = {"client": client_row(client), "secret": secret, "created": created}
-    response = admin_page(request, "admin/client_secret.html", context, principal=principal)
-    response.headers["Cache-Control"] = "no-store"
+    """On to the page that shows the secret once: a reload then neither shows it again nor
+    repeats the change. The secret travels sealed in a cookie for that page alone."""
+    path = f"/admin/clients/{client.id}/secret"
+    response = RedirectResponse(path, status_code=303)
+    sealed = _handover(request).seal(
+        {
+            "client": client.id,
+            "admin": principal.admin_id,
+            "secret": secret,
+            "created": str(created),
+        }
+    )
+    response.set_cookie(
+        SECRET_COOKIE,
+        sealed,
+        max_age=SECRET_SECONDS,
+        path=path,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request),
+    )
     return response
 
 
@@ -154,7 +183,31 @@ def post_client(
         scopes=chosen_scopes,
         brands=chosen_brands or None,
     )
-    return _secret_page(request, principal, client, secret, created=True)
+    return _hand_over(request, principal, client, secret, created=True)
+
+
+@router.get("/{client_id}/secret", response_class=HTMLResponse)
+def get_client_secret(
+    request: Request, client_id: str, principal: Administrator, session: ReadSession
+) -> Response:
+    """The secret just made, shown this once: never stored in plain, never cached."""
+    client = _client(session, client_id)
+    sealed = request.cookies.get(SECRET_COOKIE)
+    values = None if sealed is None else _handover(request).open(sealed)
+    shown = (
+        values is not None
+        and values.get("client") == client_id
+        and values.get("admin") == principal.admin_id
+    )
+    context = {
+        "client": client_row(client),
+        "secret": values["secret"] if shown and values else None,
+        "created": bool(values and values.get("created") == "True"),
+    }
+    response = admin_page(request, "admin/client_secret.html", context, principal=principal)
+    response.headers["Cache-Control"] = "no-store"
+    response.delete_cookie(SECRET_COOKIE, path=f"/admin/clients/{client_id}/secret")
+    return response
 
 
 @router.get("/{client_id}", response_class=HTMLResponse)
@@ -224,7 +277,7 @@ def post_client_rotate(
         raise _not_found() from None
     except ClientDisabledError:
         raise _disabled() from None
-    return _secret_page(request, principal, client, secret, created=False)
+    return _hand_over(request, principal, client, secret, created=False)
 
 
 @router.post("/{client_id}/disable", dependencies=[CsrfChecked])

@@ -14,6 +14,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.consent.tally import EVERY
 from app.consent.vocabulary import DEPTH_ORDER
 from app.models import AuditEvent, Brand, Customer, DecisionTally, Preference, Topic
 
@@ -63,8 +64,10 @@ def decision_counts(session: Session, *, today: date, days: int = 14) -> Decisio
         slot = index.get(hour.astimezone(UTC).date())
         if slot is None:
             continue  # counted ahead of this process's clock
-        per_day.setdefault(outcome, [0] * days)[slot] += number
-        per_reason[(outcome, reason)] += number
+        if reason == EVERY:
+            per_day.setdefault(outcome, [0] * days)[slot] += number
+        else:
+            per_reason[(outcome, reason)] += number
     return DecisionCounts(
         days=span,
         per_day={outcome: tuple(values) for outcome, values in per_day.items()},

@@ -121,8 +121,9 @@ def _decisions(counts: data.DecisionCounts) -> Section:
         notes=(
             _(
                 "The last %(days)s days, per UTC day, from the decision counters (decisions "
-                "themselves are not stored). A decision with several reasons counts once under "
-                "each, as on /metrics; servers add their counts every few seconds."
+                "themselves are not stored). Each decision counts once per day; by reason, a "
+                "decision with several reasons counts once under each, as on /metrics. Servers "
+                "add their counts every few seconds."
             )
             % {"days": DECISION_DAYS},
         ),

@@ -22,6 +22,7 @@ from app.models import DecisionTally
 logger = logging.getLogger(__name__)
 
 HOUR_SECONDS = 3600
+EVERY = "*"  # the reason under which each decision counts once, whatever its reasons
 Key = tuple[int, str, str]  # (start of the hour in seconds since the epoch, outcome, reason)
 TABLE = DecisionTally.__table__  # type: ignore[attr-defined]
 KEY_COLUMNS = ("hour", "outcome", "reason")
@@ -40,11 +41,12 @@ class Tally:
         self._counts: dict[Key, int] = {}
 
     def add(self, outcome: str, reasons: tuple[str, ...], number: int = 1) -> None:
-        """Count `number` decisions once per reason (reason "" when none), in the current hour."""
+        """Count `number` decisions in the current hour: once under EVERY, and once per reason
+        (reason "" when none), as the Prometheus counter does."""
         hour = int(self._clock()) // HOUR_SECONDS * HOUR_SECONDS
         with self._lock:
             counts = self._counts
-            for reason in reasons or ("",):
+            for reason in (EVERY, *(reasons or ("",))):
                 key = (hour, outcome, reason)
                 counts[key] = counts.get(key, 0) + number
 

@@ -13,7 +13,8 @@ from app.models.base import UTCDateTime
 class DecisionTally(SQLModel, table=True):
     """Decisions answered in the hour starting at `hour` with `outcome`, once per reason.
 
-    `reason` is "" for a decision without one; a decision with several counts under each.
+    `reason` is "" for a decision without one; a decision with several counts under each, and
+    every decision once more under "*".
     """
 
     __tablename__ = "decision_tally"

@@ -63,12 +63,22 @@ def _events(console: Console, client_id: str) -> list[AuditEvent]:
     return [event for event in events if event.after and client_id in event.after]
 
 
+def _shown(admin: httpx.Client, answer: httpx.Response) -> httpx.Response:
+    """The page the secret is shown on, once: after the redirect, and never on a reload."""
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"].endswith("/secret")
+    shown = admin.get(answer.headers["location"])
+    assert shown.status_code == 200, shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    again = admin.get(answer.headers["location"])
+    assert again.status_code == 200
+    assert 'id="client-secret"' not in again.text
+    return shown
+
+
 def _create(console: Console, admin: httpx.Client, **form: object) -> tuple[str, str]:
     data = {"name": "Acme ESP", "scopes": ["customers:read", "decisions"], **form}
-    answer = console.submit(admin, PAGE, PAGE, data)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["cache-control"] == "no-store"
-    return _credentials(answer)
+    return _credentials(_shown(admin, console.submit(admin, PAGE, PAGE, data)))
 
 
 def test_the_list_shows_every_client(console: Console) -> None:
@@ -142,9 +152,7 @@ def test_rotating_refuses_the_old_secret_and_its_tokens(console: Console) -> Non
 
     answer = console.submit(admin, f"{PAGE}/{client_id}", f"{PAGE}/{client_id}/rotate", {})
 
-    assert answer.status_code == 200
-    assert answer.headers["cache-control"] == "no-store"
-    same_id, new = _credentials(answer)
+    same_id, new = _credentials(_shown(admin, answer))
     assert (same_id, new != old) == (client_id, True)
     assert _token(console, client_id, old).status_code == 401
     assert _lookup(console, old_token) == 401

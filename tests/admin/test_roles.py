@@ -37,6 +37,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/clients"): ADMINS,
     ("POST", "/admin/clients"): ADMINS,
     ("GET", "/admin/clients/{client_id}"): ADMINS,
+    ("GET", "/admin/clients/{client_id}/secret"): ADMINS,
     ("POST", "/admin/clients/{client_id}/scopes"): ADMINS,
     ("POST", "/admin/clients/{client_id}/rotate"): ADMINS,
     ("POST", "/admin/clients/{client_id}/disable"): ADMINS,

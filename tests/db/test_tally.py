@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlmodel import col
 
-from app.consent.tally import Tally, flushing
+from app.consent.tally import EVERY, Tally, flushing
 from app.db import create_db_engine, write_session
 from app.models import DecisionTally
 
@@ -85,16 +85,19 @@ def count_in_threads(tally: Tally) -> None:
 def test_counts_from_many_threads_add_up_over_two_flushes(tally_engine: Engine) -> None:
     tally = Tally(clock=Clock(HOUR.replace(minute=42, second=7)))
     count_in_threads(tally)
-    assert tally.flush(tally_engine) == THREADS * ROUNDS * (1 + 2 + 3)
+    assert tally.flush(tally_engine) == THREADS * ROUNDS * (2 + 3 + 6)
     assert tally.pending() == {}
     count_in_threads(tally)
     tally.flush(tally_engine)
 
     n = 2 * THREADS * ROUNDS
     assert stored(tally_engine) == {
+        (HOUR, "allow", EVERY): n,
         (HOUR, "allow", ""): n,
+        (HOUR, "deny", EVERY): n,
         (HOUR, "deny", "topic_off"): n,
         (HOUR, "deny", "no_consent"): n,
+        (HOUR, "defer", EVERY): 3 * n,
         (HOUR, "defer", "quiet_hours"): 3 * n,
     }
 
@@ -108,7 +111,9 @@ def test_each_hour_has_its_own_row_starting_on_the_hour(tally_engine: Engine) ->
     tally.flush(tally_engine)
 
     assert stored(tally_engine) == {
+        (HOUR, "allow", EVERY): 1,
         (HOUR, "allow", ""): 1,
+        (HOUR.replace(hour=18), "allow", EVERY): 2,
         (HOUR.replace(hour=18), "allow", ""): 2,
     }
 
@@ -126,11 +131,12 @@ def test_a_failed_flush_keeps_the_counts_for_the_next_one(
     with pytest.raises(Exception, match="decision_tally"):
         tally.flush(broken)
     tally.add("deny", ("objected",))
-    assert tally.pending() == {(int(HOUR.timestamp()), "deny", "objected"): 5}
+    hour = int(HOUR.timestamp())
+    assert tally.pending() == {(hour, "deny", EVERY): 5, (hour, "deny", "objected"): 5}
 
     tally.flush(tally_engine)
 
-    assert stored(tally_engine) == {(HOUR, "deny", "objected"): 5}
+    assert stored(tally_engine) == {(HOUR, "deny", EVERY): 5, (HOUR, "deny", "objected"): 5}
 
 
 def test_the_background_flush_writes_periodically_and_on_leaving(tally_engine: Engine) -> None:
@@ -147,8 +153,8 @@ def test_the_background_flush_writes_periodically_and_on_leaving(tally_engine: E
             tally.add("allow", (), 2)
         return seen
 
-    assert asyncio.run(run()) == {(HOUR, "allow", ""): 1}
-    assert stored(tally_engine) == {(HOUR, "allow", ""): 3}
+    assert asyncio.run(run()) == {(HOUR, "allow", EVERY): 1, (HOUR, "allow", ""): 1}
+    assert stored(tally_engine) == {(HOUR, "allow", EVERY): 3, (HOUR, "allow", ""): 3}
     assert tally.pending() == {}
 
 
@@ -165,5 +171,6 @@ def test_the_background_flush_logs_failures_and_keeps_counting(
     with caplog.at_level(logging.ERROR, logger="app.consent.tally"):
         asyncio.run(run())
 
-    assert tally.pending() == {(int(HOUR.timestamp()), "allow", ""): 1}
-    assert "writing decision counts failed; 1 kept for the next try" in caplog.text
+    hour = int(HOUR.timestamp())
+    assert tally.pending() == {(hour, "allow", EVERY): 1, (hour, "allow", ""): 1}
+    assert "writing decision counts failed; 2 kept for the next try" in caplog.text
