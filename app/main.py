@@ -36,12 +36,14 @@ from app.auth.csrf import CsrfSigner
 from app.auth.deps import TokenCache
 from app.auth.limits import AttemptLimiter
 from app.auth.links import Links
+from app.auth.oidc import OidcSessions
 from app.consent import tally
 from app.consent.context import Context
 from app.db import create_db_engine
 from app.mail import mailer_from_settings
 from app.paths import resource
 from app.portal import brands, channels, data, history, overview, signin, unsubscribe
+from app.portal import oidc as portal_oidc
 from app.portal.handlers import install_page_handlers, portal_error_page
 from app.settings import Settings, get_settings
 from app.web.errors import PageError
@@ -60,6 +62,7 @@ ROUTERS = (
     feeds.router,
     unsubscribe.router,
     signin.router,
+    portal_oidc.router,
     overview.router,
     brands.router,
     channels.router,
@@ -113,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_page_handlers(app)
     app.add_exception_handler(PageError, on_page_error)
     app.add_exception_handler(AdminSignInRequired, on_admin_sign_in_required)
-    app.add_middleware(admin_oidc.OidcSessions)
+    app.add_middleware(OidcSessions, prefixes=(admin_oidc.PREFIX, portal_oidc.PREFIX))
     app.add_middleware(Language)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTimer)

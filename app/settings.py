@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
     oidc_role_claim: str = "cmr_role"
+    portal_oidc_issuer: str | None = None
+    portal_oidc_client_id: str | None = None
+    portal_oidc_client_secret: SecretStr | None = None
+    portal_oidc_name: str = "your account"
     mail_backend: Literal["console", "file", "smtp"] = "console"
     mail_dir: Path = Path("mail")
     smtp_host: str = "localhost"

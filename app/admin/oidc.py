@@ -2,90 +2,43 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import httpx
-from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.admin.signin import start_admin_session
 from app.audit import Actor
 from app.auth.admins import ROLES, AdminError, change_admin, create_admin, find_admin
+from app.auth.oidc import (
+    OidcProvider,
+    ProviderUnreachable,
+    SignInRefused,
+    redirect_to_provider,
+    verified_claims,
+)
 from app.consent.context import Context
 from app.db import write_session
-from app.keys import Keys
 from app.models import utcnow
 from app.settings import Settings
 from app.web.errors import PageError
 from app.web.i18n import gettext as _
 
 PREFIX = "/admin/oidc"
-FLOW_COOKIE = "cmr_oidc"  # Authlib's state, nonce and PKCE verifier between start and callback
-FLOW_SECONDS = 600
-LEEWAY_SECONDS = 60  # clock skew allowed on the ID token's exp and iat
 SYSTEM = Actor("system")
 
-log = logging.getLogger("cmr.admin.oidc")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
-class OidcSessions:
-    """Starlette's signed-cookie session on the sign-in routes only, keyed from the secret key.
-
-    The key is derived at the first request, once the lifespan has put the keys on the app.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.sessions: SessionMiddleware | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX + "/"):
-            await self.app(scope, receive, send)
-            return
-        if self.sessions is None:
-            state = scope["app"].state
-            keys: Keys = state.keys
-            settings: Settings = state.settings
-            self.sessions = SessionMiddleware(
-                self.app,
-                secret_key=keys.derive("oidc-session").hex(),
-                session_cookie=FLOW_COOKIE,
-                max_age=FLOW_SECONDS,
-                path=PREFIX,
-                same_site="lax",
-                https_only=settings.base_url.startswith("https://"),
-            )
-        await self.sessions(scope, receive, send)
-
-
-def _provider(request: Request) -> Any:
-    """The app's Authlib client for the configured provider (its metadata and keys cached)."""
+def _provider(request: Request) -> OidcProvider:
+    """The company's provider, as the settings name it."""
     settings: Settings = request.app.state.settings
-    if not settings.oidc_issuer or not settings.oidc_client_id:
-        raise PageError(404, _("Sign-in with a company account is not set up."))
-    provider = getattr(request.app.state, "oidc_provider", None)
+    provider = OidcProvider.configured(
+        "company", settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret
+    )
     if provider is None:
-        secret = settings.oidc_client_secret
-        provider = OAuth().register(
-            "company",
-            client_id=settings.oidc_client_id,
-            client_secret=None if secret is None else secret.get_secret_value(),
-            server_metadata_url=(
-                settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
-            ),
-            client_kwargs={
-                "scope": "openid email profile",
-                "code_challenge_method": "S256",
-                "timeout": 10,
-            },
-        )
-        request.app.state.oidc_provider = provider
+        raise PageError(404, _("Sign-in with a company account is not set up."))
     return provider
 
 
@@ -98,47 +51,24 @@ async def get_oidc_start(request: Request) -> Response:
     """To the provider, with a new state, nonce and PKCE challenge kept in the flow cookie."""
     provider = _provider(request)
     settings: Settings = request.app.state.settings
-    request.session.clear()  # one sign-in in flight per browser
+    callback = settings.base_url.rstrip("/") + PREFIX + "/callback"
     try:
-        response: Response = await provider.authorize_redirect(
-            request, settings.base_url.rstrip("/") + PREFIX + "/callback"
-        )
-    except Exception as error:  # the provider's discovery document could not be had
-        log.warning("OpenID Connect provider unusable: %r", error)
+        return await redirect_to_provider(request, provider, callback)
+    except ProviderUnreachable:
         raise _unreachable() from None
-    return response
-
-
-def _claims_options(settings: Settings) -> dict[str, Any]:
-    """What the ID token must say besides the nonce (Authlib checks iss and aud only if told)."""
-    return {
-        "iss": {"essential": True, "value": settings.oidc_issuer},
-        "aud": {"essential": True, "value": settings.oidc_client_id},
-        "exp": {"essential": True},
-        "nonce": {"essential": True},
-    }
 
 
 @router.get("/callback")
 async def get_oidc_callback(request: Request) -> Response:
     """Exchange the code, check the ID token, and sign the account in (or refuse)."""
     provider = _provider(request)
-    settings: Settings = request.app.state.settings
-    refused = PageError(401, _("The sign-in with your company account could not be confirmed."))
     try:
-        token = await provider.authorize_access_token(
-            request, claims_options=_claims_options(settings), leeway=LEEWAY_SECONDS
-        )
-    except httpx.HTTPError:
+        claims = await verified_claims(request, provider)
+    except ProviderUnreachable:
         raise _unreachable() from None
-    except Exception as error:  # any answer Authlib refuses: a wrong state, code or token
-        log.warning("OpenID Connect sign-in refused: %r", error)
-        raise refused from None
-    finally:
-        request.session.clear()
-    claims = token.get("userinfo")
-    if not isinstance(claims, dict):  # no ID token, so nothing was checked
-        raise refused
+    except SignInRefused:
+        refused = _("The sign-in with your company account could not be confirmed.")
+        raise PageError(401, refused) from None
     return await run_in_threadpool(_sign_in, request, claims)
 
 

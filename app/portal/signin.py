@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -36,12 +36,23 @@ def sign_in_limits() -> tuple[AttemptLimiter, AttemptLimiter]:
     return AttemptLimiter(attempts=5, window_seconds=900), AttemptLimiter(30, 900)
 
 
+def login_context(request: Request, **values: Any) -> dict[str, Any]:
+    """The login page's values: the form's, and the provider's button when one is set up."""
+    settings: Settings = request.app.state.settings
+    name, oidc = settings.portal_oidc_name, None
+    if settings.portal_oidc_issuer and settings.portal_oidc_client_id:
+        oidc = (
+            _("Sign in with your account")
+            if name == Settings.model_fields["portal_oidc_name"].default
+            else _("Sign in with %(name)s") % {"name": name}
+        )
+    return {"email": "", "error": None, "signed_out": False, "refusal": None, "oidc": oidc} | values
+
+
 @router.get("/login", response_class=HTMLResponse)
 def get_login(request: Request, signed_out: bool = False) -> Response:
     """The form that asks for an e-mail address."""
-    return page(
-        request, "portal/login.html", {"email": "", "error": None, "signed_out": signed_out}
-    )
+    return page(request, "portal/login.html", login_context(request, signed_out=signed_out))
 
 
 def _mail_link(mailer: Mailer, to: str, url: str, locale: str) -> None:
@@ -72,7 +83,7 @@ def post_login(
         address = normalize_email(email)
     except InvalidIdentifier:
         error = _("Enter an e-mail address such as name@example.org.")
-        context = {"email": email, "error": error, "signed_out": False}
+        context = login_context(request, email=email, error=error)
         return page(request, "portal/login.html", context, status=422)
     by_address: AttemptLimiter = request.app.state.sign_in_addresses
     by_ip: AttemptLimiter = request.app.state.sign_in_ips
@@ -102,7 +113,7 @@ def get_login_link(token: str, request: Request, session: WriteSession) -> Respo
     return page(request, "portal/confirm_sign_in.html", {"token": token})
 
 
-def _signed_in(
+def signed_in(
     request: Request, session: WriteSession, customer_id: str, *, limited: bool
 ) -> Response:
     """A new session (the old one ends), its cookie, and the way to the overview."""
@@ -129,7 +140,7 @@ def post_login_link(token: str, request: Request, session: WriteSession) -> Resp
     customer = None if customer_id is None else session.get(Customer, customer_id)
     if customer is None or customer.erased_at is not None:
         raise PageError(410, _("This sign-in link has expired or was already used."))
-    return _signed_in(request, session, customer.id, limited=False)
+    return signed_in(request, session, customer.id, limited=False)
 
 
 @router.get("/p/{token}")
@@ -144,7 +155,7 @@ def open_preference_link(
         raise PageError(404, _("This link is not valid."))
     if principal is not None and principal.customer_id == customer.id:
         return RedirectResponse("/", status_code=303)  # already signed in: keep that session
-    return _signed_in(request, session, customer.id, limited=True)
+    return signed_in(request, session, customer.id, limited=True)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])

@@ -59,18 +59,19 @@ def free_port() -> int:
 
 @dataclass
 class Site:
-    """The app configured for one provider, and a browser's way through a sign-in."""
+    """The app configured for one provider, and a browser's way through a sign-in at `prefix`."""
 
     app: FastAPI
     provider: Provider
     base_url: str
+    prefix: str = "/admin/oidc"
 
     def browser(self) -> TestClient:
         return TestClient(self.app, base_url=self.base_url)
 
     def start(self, browser: TestClient) -> httpx.URL:
         """Begin a sign-in: the provider's authorization URL the browser is sent to."""
-        response = browser.get("/admin/oidc/start", follow_redirects=False)
+        response = browser.get(f"{self.prefix}/start", follow_redirects=False)
         assert response.status_code == 302, response.text
         url = httpx.URL(response.headers["location"])
         assert str(url).startswith(self.provider.issuer)
@@ -82,7 +83,7 @@ class Site:
         response = httpx.post(authorization, data={"sub": sub}) if sub else httpx.get(authorization)
         assert response.status_code == 302, response.text
         back = httpx.URL(response.headers["location"])
-        assert str(back).startswith(f"{self.base_url}/admin/oidc/callback?")
+        assert str(back).startswith(f"{self.base_url}{self.prefix}/callback?")
         return back
 
     def sign_in(self, sub: str = "") -> tuple[TestClient, httpx.Response]:
