@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.admin.clients_views import when
 from app.admin.deps import Administrator, CsrfChecked
 from app.admin.pages import admin_page
 from app.audit import Actor
@@ -50,10 +50,6 @@ class AccountRow:
     yourself: bool
 
 
-def _when(at: datetime | None, never: str = "—") -> str:
-    return never if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _rows(session: Session, principal: AdminPrincipal) -> list[AccountRow]:
     query = (
         select(Admin)
@@ -66,9 +62,9 @@ def _rows(session: Session, principal: AdminPrincipal) -> list[AccountRow]:
             email=admin.email,
             role=admin.role,
             local=admin.password_hash is not None,
-            created=_when(admin.created_at),
-            last_sign_in=_when(admin.last_sign_in_at, _("never")),
-            disabled=None if admin.disabled_at is None else _when(admin.disabled_at),
+            created=when(admin.created_at),
+            last_sign_in=when(admin.last_sign_in_at, _("never")),
+            disabled=None if admin.disabled_at is None else when(admin.disabled_at),
             yourself=admin.id == principal.admin_id,
         )
         for admin in session.scalars(query)

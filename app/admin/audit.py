@@ -28,6 +28,7 @@ from app.web.errors import PageError
 from app.web.i18n import gettext as _
 
 router = APIRouter(prefix="/admin/audit", include_in_schema=False)
+MAX_EVENT_ID = 2**63 - 1  # the largest id a BIGINT holds
 PAGE_SIZE = 50
 
 
@@ -178,6 +179,8 @@ def get_audit_event(
     event_id: int,
 ) -> Response:
     """One event in full: every field, the whole hashes, the documents before and after."""
+    if event_id > MAX_EVENT_ID:
+        raise PageError(404, _("There is no such event."))
     event = session.get(AuditEvent, event_id)
     if event is None:
         raise PageError(404, _("There is no audit event %(id)s.") % {"id": event_id})

@@ -92,8 +92,8 @@ def read_form(session: Session, form: AuditForm) -> tuple[AuditQuery, dict[str, 
         actor_id=actor[1],
         action=read("action", str),
         source=read("source", _source),
-        since=read("since", _instant),
-        until=read("until", _instant),
+        since=read("since", utc_moment),
+        until=read("until", utc_moment),
     )
     if query.since and query.until and query.until <= query.since:
         errors.setdefault("until", _("Until must be later than since."))
@@ -142,13 +142,18 @@ def _actor(session: Session, actor_type: str, actor_id: str) -> tuple[str | None
     return actor_type or None, actor_id or None
 
 
-def _instant(text: str) -> datetime:
-    """A time typed into a datetime-local field, read as UTC (an explicit offset is kept)."""
+def utc_moment(text: str) -> datetime:
+    """A time typed into a datetime-local field, read as UTC (an explicit offset is kept);
+    FieldError for anything else, or for a year outside 1970 to 9998."""
+    message = _("Give a date and time such as 2026-11-20T10:00 (UTC).")
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise FieldError(_("Give a date and time such as 2026-11-20T10:00 (UTC).")) from error
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        value = datetime.fromisoformat(text.strip())
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError) as error:
+        raise FieldError(message) from error
+    if not 1970 <= value.year < 9999:
+        raise FieldError(message)
+    return value
 
 
 def conditions(query: AuditQuery) -> list[ColumnElement[bool]]:

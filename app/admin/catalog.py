@@ -63,7 +63,7 @@ def get_catalog(
         "default_timezone": view["default_timezone"],
         "channels": channel_rows(view),
         "brands": brand_views(view),
-        "applied": int(applied) if applied.isdecimal() else None,
+        "applied": int(applied) if applied.isdecimal() and len(applied) <= 18 else None,
         "form": None,
     }
     if principal.role == "admin":

@@ -98,7 +98,8 @@ def _hand_over(
             "admin": principal.admin_id,
             "secret": secret,
             "created": str(created),
-        }
+        },
+        seconds=SECRET_SECONDS,
     )
     response.set_cookie(
         SECRET_COOKIE,

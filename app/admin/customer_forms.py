@@ -78,7 +78,7 @@ def read_change(
         result.errors[f"{kind}-reason"] = _("Keep the reason under %(count)s characters.") % {
             "count": MAX_REASON
         }
-    if form.version.strip().isdecimal():
+    if form.version.strip().isdecimal() and len(form.version.strip()) <= 18:
         result.version = int(form.version)
     try:
         result.patch = _patch(form, kind, brands, zone, now)
@@ -145,7 +145,7 @@ def _json_patch(text: str) -> dict[str, Any]:
         raise _Invalid("patch", _("The patch is too long."))
     try:
         patch = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise _Invalid(
             "patch", _("This is not valid JSON: %(error)s") % {"error": error}
         ) from error
@@ -200,7 +200,9 @@ def apply_support_change(
         _preference, changed = patch_preferences(session, body=patch, **common)
     except CustomerOnly:
         evidence = {"source": EVIDENCE_SOURCE, "text": reason, "captured_at": format_instant(now)}
+        # Consent is the customer's own tick or a sender's evidence, never support's: a topic
+        # switched on here still waits for the customer's consent where it needs one.
         _preference, changed = patch_preferences(
-            session, body={**patch, "evidence": evidence}, **common
+            session, body={**patch, "evidence": evidence}, consent_to=frozenset(), **common
         )
     return changed

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
+from app.admin.audit_query import FieldError, utc_moment
 from app.admin.customer_forms import STANDARD_DEPTH, TOPIC_CHOICES
 from app.admin.customer_history import PastState, Source, past_state
 from app.admin.customer_sends import send_rows
@@ -52,13 +53,15 @@ class PastView:
     identity_source: Source | None
 
 
-def read_moment(text: str) -> datetime:
-    """A datetime-local value, read as UTC (an explicit offset is kept)."""
+def read_moment(text: str, *, now: datetime) -> datetime:
+    """A past moment typed into a datetime-local field, read as UTC."""
     try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError as error:
-        raise MomentInvalid(_("Give a date and time such as 2026-11-20T10:00 (UTC).")) from error
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment = utc_moment(text)
+    except FieldError as error:
+        raise MomentInvalid(str(error)) from error
+    if moment > now:
+        raise MomentInvalid(_("Choose a moment that has passed."))
+    return moment
 
 
 def past_view(

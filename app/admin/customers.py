@@ -84,16 +84,14 @@ def _page(
     problems: list[str] | None = None,
     status: int = 200,
 ) -> Response:
-    moment, at_error = None, None
+    moment, at_error, now = None, None, utcnow()
     if at.strip():
         try:
-            moment = read_moment(at)
+            moment = read_moment(at, now=now)
         except MomentInvalid as error:
             at_error, status = str(error), 422
     catalog = load_catalog(session, ctx)
-    context = customer_context(
-        session, ctx, catalog, principal, customer, now=utcnow(), moment=moment
-    )
+    context = customer_context(session, ctx, catalog, principal, customer, now=now, moment=moment)
     context |= {
         "at": at,
         "at_error": at_error,

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.auth.principals import AdminPrincipal
-from app.auth.sessions import Lifetimes, find_session
+from app.auth.sessions import Lifetimes, find_session, mark_seen
 from app.models import Admin, utcnow
 from app.settings import Settings
-from app.web.deps import WriteSession
+from app.web.deps import ReadSession
 from app.web.errors import PageError
 from app.web.forms import FormGuard
 from app.web.i18n import gettext as _
@@ -25,22 +25,18 @@ class AdminSignInRequired(Exception):
     """No live console session: the sign-in page."""
 
 
-def optional_admin(request: Request, session: WriteSession) -> AdminPrincipal | None:
+def optional_admin(request: Request, session: ReadSession) -> AdminPrincipal | None:
     """The account whose live session the request carries; a disabled account has none."""
     token = request.cookies.get(ADMIN_COOKIE)
     if not token:
         return None
     settings: Settings = request.app.state.settings
-    row = find_session(
-        session,
-        kind="admin",
-        token=token,
-        lifetimes=Lifetimes.from_settings(settings),
-        now=utcnow(),
-    )
+    lifetimes, now = Lifetimes.from_settings(settings), utcnow()
+    row = find_session(session, kind="admin", token=token, lifetimes=lifetimes, now=now)
     admin = None if row is None else session.get(Admin, row.subject_id)
-    if admin is None or admin.disabled_at is not None:
+    if row is None or admin is None or admin.disabled_at is not None:
         return None
+    mark_seen(request.app.state.engine, row, lifetimes=lifetimes, now=now)
     return AdminPrincipal(
         admin_id=admin.id, email=admin.email, role=admin.role, session_token=token
     )

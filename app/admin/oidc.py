@@ -76,7 +76,7 @@ def _verified_email(claims: dict[str, Any]) -> str:
     email = claims.get("email")
     if not isinstance(email, str) or not email.strip():
         raise PageError(403, _("Your company account has no e-mail address."))
-    if "email_verified" in claims and claims["email_verified"] is not True:
+    if claims.get("email_verified") is not True:  # else anyone could claim an admin's address
         raise PageError(403, _("The e-mail address of your company account is not verified."))
     return email
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from app.keys import Keys
 
 _NONCE_BYTES = 12
+_UNTIL = "_until"
 
 
 class Handover:
@@ -20,9 +22,11 @@ class Handover:
     def __init__(self, keys: Keys, purpose: str) -> None:
         self._aead = AESGCM(keys.derive(f"handover:{purpose}"))
 
-    def seal(self, values: dict[str, str]) -> str:
+    def seal(self, values: dict[str, str], *, seconds: int) -> str:
+        """The values, to be opened within `seconds` (the cookie's age is the browser's word)."""
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, json.dumps(values).encode(), None)
+        until = str(int(time.time()) + seconds)
+        sealed = self._aead.encrypt(nonce, json.dumps({**values, _UNTIL: until}).encode(), None)
         return base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def open(self, token: str) -> dict[str, str] | None:
@@ -34,4 +38,5 @@ class Handover:
             return None
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             return None
-        return values
+        until = values.pop(_UNTIL, "")
+        return values if until.isdecimal() and time.time() <= int(until) else None

@@ -7,10 +7,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete, or_, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.db import write_session
 from app.models import WebSession
 from app.settings import Settings
 
@@ -60,18 +61,34 @@ def start_session(
 def find_session(
     session: Session, *, kind: str, token: str, lifetimes: Lifetimes, now: datetime
 ) -> WebSession | None:
-    """The live session of `kind` for `token`, marked as seen; an expired one is removed."""
+    """The live session of `kind` for `token`; reads only (see `mark_seen`)."""
     row = session.get(WebSession, token_hash(token))
     if row is None or row.kind != kind:
         return None
     if now - row.seen_at > lifetimes.idle or now - row.created_at > lifetimes.absolute:
-        session.delete(row)
-        session.flush()
         return None
-    if now - row.seen_at > _TOUCH_EVERY:
-        row.seen_at = now
-        session.flush()
     return row
+
+
+def mark_seen(engine: Engine, row: WebSession, *, lifetimes: Lifetimes, now: datetime) -> None:
+    """Record that the session was used, at most once a minute, in a short transaction of its
+    own (page views otherwise only read), and remove sessions that have expired meanwhile."""
+    if now - row.seen_at <= _TOUCH_EVERY:
+        return
+    with write_session(engine) as session:
+        session.execute(
+            update(WebSession)
+            .where(col(WebSession.token_hash) == row.token_hash)
+            .values(seen_at=now)
+        )
+        session.execute(
+            delete(WebSession).where(
+                or_(
+                    col(WebSession.seen_at) < now - lifetimes.idle,
+                    col(WebSession.created_at) < now - lifetimes.absolute,
+                )
+            )
+        )
 
 
 def end_session(session: Session, *, token: str) -> None:

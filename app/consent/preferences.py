@@ -299,12 +299,13 @@ def _consents(
                 else format_instant(captured + timedelta(days=row.consent_valid_days))
             )
             body_after = after["brands"][brand]["topics"][topic]
-            channels = body_after.get("channels") or sorted(facts.channels)
-            consents = body_after.setdefault("consents", {})
+            channels = [
+                channel
+                for channel in body_after.get("channels") or sorted(facts.channels)
+                if consent_to is None or (brand, topic, channel) in consent_to
+            ]
             for channel in channels:
-                if consent_to is not None and (brand, topic, channel) not in consent_to:
-                    continue
-                consents[channel] = {
+                body_after.setdefault("consents", {})[channel] = {
                     "consented_at": format_instant(captured),
                     "notice_version": version,
                     **({"expires_at": expires} if expires else {}),

@@ -109,11 +109,6 @@ def count(outcome: str, reasons: tuple[str, ...], number: int = 1) -> None:
     TALLY.add(outcome, reasons, number)
 
 
-def flush(engine: Engine) -> int:
-    """Write the process's tally to the database (see `Tally.flush`)."""
-    return TALLY.flush(engine)
-
-
 async def flush_logged(engine: Engine, tally: Tally = TALLY) -> None:
     """Flush in a worker thread; a failure is logged and the counts wait for the next try."""
     try:

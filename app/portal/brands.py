@@ -27,7 +27,7 @@ from app.portal.brand_view import brand_page
 from app.portal.changes import change_preferences
 from app.portal.deps import CsrfChecked, CurrentCustomer
 from app.portal.pages import chrome, page
-from app.web.deps import ContextDep, WriteSession
+from app.web.deps import ContextDep, ReadSession, WriteSession
 from app.web.i18n import gettext as _
 
 router = APIRouter(include_in_schema=False)
@@ -119,7 +119,7 @@ def _only(patch: Callable[[BrandState], dict[str, Any]]) -> Change:
 
 @router.get("/brands/{key}", response_class=HTMLResponse)
 def get_brand(
-    request: Request, key: str, session: WriteSession, ctx: ContextDep, principal: CurrentCustomer
+    request: Request, key: str, session: ReadSession, ctx: ContextDep, principal: CurrentCustomer
 ) -> Response:
     """The relationship with one brand: depth, topics, consent, how often, pause."""
     state = load_brand(session, customer_id=principal.customer_id, key=key)

@@ -35,7 +35,7 @@ from app.portal.channel_view import channels_page
 from app.portal.deps import CsrfChecked, CurrentCustomer, SignedInCustomer
 from app.portal.errors import PageError
 from app.portal.pages import chrome, page
-from app.web.deps import ContextDep, WriteSession
+from app.web.deps import ContextDep, ReadSession, WriteSession
 from app.web.i18n import gettext as _
 
 router = APIRouter(include_in_schema=False)
@@ -102,7 +102,7 @@ def _patch(
 
 @router.get("/channels", response_class=HTMLResponse)
 def get_channels(
-    request: Request, session: WriteSession, ctx: ContextDep, principal: CurrentCustomer
+    request: Request, session: ReadSession, ctx: ContextDep, principal: CurrentCustomer
 ) -> Response:
     """Every channel the brands use, with its state, address and quiet times."""
     return _render(request, session, ctx, principal)

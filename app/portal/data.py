@@ -24,7 +24,7 @@ from app.plain.words import date_phrase
 from app.portal.deps import SESSION_COOKIE, CsrfChecked, SignedInCustomer
 from app.portal.history_entries import customer_zone
 from app.portal.pages import chrome, page
-from app.web.deps import ContextDep, WriteSession
+from app.web.deps import ContextDep, ReadSession, WriteSession
 from app.web.i18n import gettext as _
 from app.web.i18n import ngettext
 
@@ -89,7 +89,7 @@ def _customer(session: Session, principal: CustomerPrincipal, *, lock: bool = Fa
 
 @router.get("/data", response_class=HTMLResponse)
 def get_data(
-    request: Request, session: WriteSession, ctx: ContextDep, principal: SignedInCustomer
+    request: Request, session: ReadSession, ctx: ContextDep, principal: SignedInCustomer
 ) -> Response:
     """What is held, the download, and the way to erase the account."""
     items = held_items(session, ctx, _customer(session, principal))
@@ -97,9 +97,7 @@ def get_data(
 
 
 @router.get("/data/export")
-def get_data_export(
-    session: WriteSession, ctx: ContextDep, principal: SignedInCustomer
-) -> Response:
+def get_data_export(session: ReadSession, ctx: ContextDep, principal: SignedInCustomer) -> Response:
     """Everything held about the customer as a JSON download."""
     customer = _customer(session, principal)
     body = json.dumps(

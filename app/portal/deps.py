@@ -7,34 +7,30 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.auth.principals import CustomerPrincipal
-from app.auth.sessions import Lifetimes, find_session
+from app.auth.sessions import Lifetimes, find_session, mark_seen
 from app.models import Customer, utcnow
 from app.portal.errors import SignInRequired
 from app.settings import Settings
-from app.web.deps import WriteSession
+from app.web.deps import ReadSession
 from app.web.forms import FormGuard
 
 SESSION_COOKIE = "cmr_session"
 
 
-def optional_customer(request: Request, session: WriteSession) -> CustomerPrincipal | None:
+def optional_customer(request: Request, session: ReadSession) -> CustomerPrincipal | None:
     """The customer whose live session the request carries, else None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     settings: Settings = request.app.state.settings
-    row = find_session(
-        session,
-        kind="customer",
-        token=token,
-        lifetimes=Lifetimes.from_settings(settings),
-        now=utcnow(),
-    )
+    lifetimes, now = Lifetimes.from_settings(settings), utcnow()
+    row = find_session(session, kind="customer", token=token, lifetimes=lifetimes, now=now)
     if row is None:
         return None
     customer = session.get(Customer, row.subject_id)
     if customer is None or customer.erased_at is not None:
         return None
+    mark_seen(request.app.state.engine, row, lifetimes=lifetimes, now=now)
     return CustomerPrincipal(customer_id=row.subject_id, limited=row.limited, session_token=token)
 
 

@@ -9,7 +9,7 @@ from app.models import Customer
 from app.portal.deps import SignedInCustomer
 from app.portal.history_entries import history_page
 from app.portal.pages import chrome, page
-from app.web.deps import ContextDep, WriteSession
+from app.web.deps import ContextDep, ReadSession
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,7 +27,7 @@ def page_number(raw: str | None) -> int:
 
 @router.get("/history", response_class=HTMLResponse)
 def get_history(
-    request: Request, session: WriteSession, ctx: ContextDep, principal: SignedInCustomer
+    request: Request, session: ReadSession, ctx: ContextDep, principal: SignedInCustomer
 ) -> Response:
     """Changes (when, what in words, through what) and sends, 25 a page, newest first."""
     customer = session.get(Customer, principal.customer_id)

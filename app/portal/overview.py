@@ -14,7 +14,7 @@ from app.plain.relationship import brand_cards
 from app.portal.changes import change_preferences
 from app.portal.deps import CsrfChecked, CurrentCustomer, MaybeCustomer
 from app.portal.pages import chrome, page
-from app.web.deps import ContextDep, WriteSession
+from app.web.deps import ContextDep, ReadSession, WriteSession
 from app.web.forms import set_cookie
 from app.web.i18n import LANGUAGE_COOKIE
 
@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def get_overview(
-    request: Request, session: WriteSession, ctx: ContextDep, principal: CurrentCustomer
+    request: Request, session: ReadSession, ctx: ContextDep, principal: CurrentCustomer
 ) -> Response:
     """One card per brand, each with a sentence that sums up the relationship."""
     cards = brand_cards(session, ctx=ctx, customer_id=principal.customer_id, now=utcnow())

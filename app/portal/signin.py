@@ -23,7 +23,7 @@ from app.portal.deps import (
 from app.portal.errors import PageError
 from app.portal.pages import page
 from app.settings import Settings
-from app.web.deps import WriteSession
+from app.web.deps import ReadSession, WriteSession
 from app.web.forms import set_cookie
 from app.web.i18n import LANGUAGE_COOKIE, LOCALES, current_locale, speaking
 from app.web.i18n import gettext as _
@@ -106,7 +106,7 @@ def post_login(
 
 
 @router.get("/login/{token}", response_class=HTMLResponse)
-def get_login_link(token: str, request: Request, session: WriteSession) -> Response:
+def get_login_link(token: str, request: Request, session: ReadSession) -> Response:
     """A button that signs in by POST: mail scanners that follow the link use nothing up."""
     if not link_is_open(session, token=token, now=utcnow()):
         raise PageError(410, _("This sign-in link has expired or was already used."))
