@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from app.prepared import MEMO
+
 WRITE = "cmr_write"
 
 
@@ -76,6 +78,52 @@ def write_session(engine: Engine) -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on error."""
     with Session(writer(engine), expire_on_commit=False) as session, session.begin():
         yield session
+
+
+class KeptConnection:
+    """One SQLite connection kept open for the reads of one thread (the event loop's, one
+    request at a time): no pool checkout per use. Each use ends in a rollback, so no transaction
+    outlives it and each use reads the latest commits.
+
+    It never writes, so `PRAGMA data_version` tells whether any other connection committed
+    since its last use: while none did, the rows it read before (`app.prepared.MEMO`) are
+    still what the database holds, and are not read again.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+        self._version: int | None = None
+
+    @contextmanager
+    def use(self) -> Iterator[Connection]:
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connection = self._engine.connect()
+            connection.info[MEMO] = {}
+            self._version = None
+        # Straight to the driver: this runs for every use.
+        driver = connection.connection.driver_connection
+        version = driver.execute("PRAGMA data_version").fetchone()[0]  # type: ignore[union-attr]
+        if version != self._version:
+            connection.info[MEMO].clear()
+            self._version = version
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            # The pool keeps `info` with the driver's connection: no other user may trust it.
+            self._connection.info.pop(MEMO, None)
+            self._connection.close()
+            self._connection = None
+
+
+def connection_of(db: Session | Connection) -> Connection:
+    """The connection a session works in (its transaction begun), or `db` itself."""
+    return db.connection() if isinstance(db, Session) else db
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from cryptography.hazmat.primitives import hashes
@@ -19,12 +19,19 @@ def _derive(secret: str, purpose: str) -> bytes:
     )
 
 
+HASHES_KEPT = 200_000
+
+
 @dataclass(frozen=True)
 class Keys:
     """Every derived key; `previous` holds the keys of retired secrets, for checking only."""
 
     secret: str
     previous: tuple[str, ...] = ()
+    # Hashes already computed: every decision looks up its customer's addresses. Bounded.
+    _hashes: dict[str, tuple[str, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keys:
@@ -52,5 +59,13 @@ class Keys:
     def identifier_hashes(self, kind: str, value: str) -> tuple[str, ...]:
         """The identifier's hash under the current key, then under each retired one: what a
         lookup must try, so that suppressions and tombstones outlive a change of secret."""
-        message = f"{kind}:{value}".encode()
-        return tuple(hmac.digest(k, message, hashlib.sha256).hex() for k in self._identifier_keys)
+        message = f"{kind}:{value}"
+        found = self._hashes.get(message)
+        if found is None:
+            if len(self._hashes) >= HASHES_KEPT:
+                self._hashes.clear()  # rarely: simpler and cheaper than tracking recency
+            found = self._hashes[message] = tuple(
+                hmac.digest(k, message.encode(), hashlib.sha256).hex()
+                for k in self._identifier_keys
+            )
+        return found

@@ -39,7 +39,7 @@ from app.auth.links import Links
 from app.auth.oidc import OidcSessions
 from app.consent import tally
 from app.consent.context import Context
-from app.db import create_db_engine
+from app.db import KeptConnection, create_db_engine
 from app.mail import mailer_from_settings
 from app.paths import resource
 from app.portal import brands, channels, data, history, overview, signin, unsubscribe
@@ -53,7 +53,6 @@ from app.web.i18n import Language
 ROUTERS = (
     health.router,
     oauth.router,
-    decisions.router,
     sends.router,
     catalog.router,
     customers.router,
@@ -97,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context = Context.from_settings(resolved)
         app.state.settings = resolved
         app.state.engine = engine
+        app.state.loop_reads = KeptConnection(engine)
         app.state.context = context
         app.state.keys = context.keys
         app.state.links = Links(context.keys, resolved.base_url)
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.admin_ip_attempts = AttemptLimiter(attempts=50, window_seconds=900)
         async with tally.flushing(engine, every=resolved.tally_flush_seconds):
             yield
+        app.state.loop_reads.close()
         engine.dispose()
 
     app = FastAPI(title="cmr", version="0.1.0", lifespan=lifespan)
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Language)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTimer)
+    decisions.install(app)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=resource("static")), name="static")

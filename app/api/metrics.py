@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,10 +21,17 @@ LATENCY = Histogram(
 )
 
 
+# The counter of each (outcome, reason), looked up once: `labels` costs more than `inc`.
+_decision_counters: dict[tuple[str, str], Any] = {}
+
+
 def count_decisions(outcome: str, reasons: tuple[str, ...], number: int = 1) -> None:
     """Count `number` decisions once per reason (with reason "" when none is given)."""
     for reason in reasons or ("",):
-        DECISIONS.labels(outcome, reason).inc(number)
+        counter = _decision_counters.get((outcome, reason))
+        if counter is None:
+            counter = _decision_counters[(outcome, reason)] = DECISIONS.labels(outcome, reason)
+        counter.inc(number)
     tally.count(outcome, reasons, number)
 
 

@@ -70,7 +70,8 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return found
 
 
-def _is_json(media_type: str) -> bool:
+def is_json(media_type: str) -> bool:
+    """`application/json` or a `+json` type."""
     return media_type == "application/json" or media_type.endswith("+json")
 
 
@@ -80,7 +81,7 @@ async def on_validation(request: Request, error: Exception) -> JSONResponse:
     if any(e["type"] == "json_invalid" for e in errors):
         return problem(400, "The body is not valid JSON.", errors=errors)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type and not _is_json(media_type) and any(e["loc"] == [] for e in errors):
+    if media_type and not is_json(media_type) and any(e["loc"] == [] for e in errors):
         # A body sent as something else than JSON was never parsed: say so, not "invalid".
         return problem(415, "The body must be application/json.")
     return problem(422, "The request is invalid.", errors=errors)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from fastapi import Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, Text, bindparam, select
+from sqlalchemy import cast as sql_cast
 from sqlmodel import col
 
 from app.auth.clients import secret_tag
@@ -19,6 +22,7 @@ from app.auth.principals import ClientPrincipal
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Scope
 from app.auth.tokens import LEEWAY_SECONDS, InvalidTokenError, TokenClaims, verify_token
 from app.models.client import ApiClient
+from app.prepared import Prepared
 from app.settings import Settings
 
 # Declares the scheme and each route's scopes in the OpenAPI document; the checks are below.
@@ -84,13 +88,29 @@ def token_claims(request: Request) -> TokenClaims:
     return claims
 
 
-# Built once: composing a statement costs more than running it.
-CLIENT = select(
-    col(ApiClient.disabled_at),
-    col(ApiClient.scopes),
-    col(ApiClient.brands),
-    col(ApiClient.secret_hash),
-).where(col(ApiClient.id) == bindparam("client_id"))
+# Built once, run on the driver's cursor: read on every request of the decision path.
+CLIENT = Prepared(
+    select(
+        col(ApiClient.disabled_at),
+        # JSON as text: parsed once per distinct row (`_grants`).
+        sql_cast(col(ApiClient.scopes), Text),
+        sql_cast(col(ApiClient.brands), Text),
+        col(ApiClient.secret_hash),
+    ).where(col(ApiClient.id) == bindparam("client_id"))
+)
+
+
+@lru_cache(maxsize=1024)
+def _grants(
+    scopes: str, brands: str | None, secret_hash: str
+) -> tuple[frozenset[str], frozenset[str] | None, str]:
+    """A client row's scopes, brand limit (None: every brand) and secret tag."""
+    limit = json.loads(brands) if brands else None
+    return (
+        frozenset(json.loads(scopes)),
+        None if limit is None else frozenset(limit),
+        secret_tag(secret_hash),
+    )
 
 
 def client_principal(
@@ -99,19 +119,18 @@ def client_principal(
     """The client of `claims`, read now: a disabled client's tokens stop working at once, as do
     those issued before its secret was rotated, and scopes or brands taken from it count from
     the next request. 403 without a `needed` scope."""
-    row = connection.execute(CLIENT, {"client_id": claims.client_id}).one_or_none()
-    if row is None or row.disabled_at is not None:
+    rows = CLIENT.rows(connection, {"client_id": claims.client_id})
+    if not rows or rows[0][0] is not None:
         raise AuthError(401, "The client of this token is disabled.", "invalid_token")
-    if claims.secret_tag is None or not hmac.compare_digest(
-        claims.secret_tag, secret_tag(row.secret_hash)
-    ):
+    scopes, brands, tag = _grants(*rows[0][1:])
+    if claims.secret_tag is None or not hmac.compare_digest(claims.secret_tag, tag):
         raise AuthError(
             401, "The client's secret has changed since this token was issued.", "invalid_token"
         )
     principal = ClientPrincipal(
         client_id=claims.client_id,
-        scopes=claims.scopes & frozenset(row.scopes),
-        brands=frozenset(row.brands) if row.brands is not None else None,
+        scopes=claims.scopes & scopes,
+        brands=brands,
     )
     if missing := sorted(needed - principal.scopes):
         raise AuthError(

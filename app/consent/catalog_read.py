@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -46,19 +46,19 @@ def _channel_defaults(settings: dict[str, Any]) -> ChannelDefaults:
     )
 
 
-def _zone_name(session: Session) -> str:
+def _zone_name(session: Session | Connection) -> str:
     name = session.scalar(
         select(col(CatalogSetting.default_timezone)).where(col(CatalogSetting.id) == 1)
     )
     return name or DEFAULT_TIMEZONE
 
 
-def _channel_settings(session: Session) -> dict[str, dict[str, Any]]:
+def _channel_settings(session: Session | Connection) -> dict[str, dict[str, Any]]:
     rows = session.execute(select(col(ChannelSetting.channel), col(ChannelSetting.settings))).all()
     return {channel: settings for channel, settings in rows}  # noqa: C416 (rows are Row tuples)
 
 
-def load_catalog_facts(session: Session) -> CatalogFacts:
+def load_catalog_facts(session: Session | Connection) -> CatalogFacts:
     """The live catalog as the engine's facts (every channel, live brands and topics)."""
     stored = _channel_settings(session)
     channels: dict[str, ChannelDefaults] = {
@@ -113,7 +113,7 @@ def load_catalog_facts(session: Session) -> CatalogFacts:
     )
 
 
-def catalog_revision(session: Session) -> int | None:
+def catalog_revision(session: Session | Connection) -> int | None:
     """The catalog's revision (None before the first apply)."""
     return session.scalar(select(col(CatalogSetting.revision)).where(col(CatalogSetting.id) == 1))
 
@@ -132,8 +132,8 @@ class CatalogCache:
         self._recheck = recheck_seconds
         self._checked_at = -math.inf
 
-    def get(self, session: Session) -> CatalogFacts:
-        """The facts for the revision `session` sees.
+    def get(self, session: Session | Connection) -> CatalogFacts:
+        """The facts for the revision `session` (or a connection) sees.
 
         With `recheck_seconds`, the revision is looked up at most that often: a catalog applied
         by another process is seen that much later, and each request saves a query.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -23,7 +23,6 @@ from app.consent.engine import (
 )
 from app.consent.errors import Conflict, Forbidden, ValidationFailed, field_error
 from app.consent.facts import (
-    VALUES,
     CustomerRecord,
     chunks,
     customer_facts,
@@ -35,8 +34,10 @@ from app.consent.facts import (
 )
 from app.consent.identity import InvalidIdentifier, Reference, parse_reference
 from app.consent.schemas import BatchBody, DecisionItem
+from app.db import connection_of
 from app.models import Send
 from app.models.send import CANCELLED, RELEASED, RESERVED
+from app.prepared import Prepared, among
 
 MAX_AHEAD = timedelta(days=366)
 RESERVE_PAST = timedelta(minutes=5)
@@ -161,13 +162,13 @@ def catalog_errors(
     return []
 
 
-def resolve(session: Session, refs: Sequence[Reference]) -> dict[Reference, str]:
+def resolve(connection: Connection, refs: Sequence[Reference]) -> dict[Reference, str]:
     """The live customer id of each reference that names exactly one customer."""
-    return {ref: record.id for ref, record in find_customers(session, refs).items()}
+    return {ref: record.id for ref, record in find_customers(connection, refs).items()}
 
 
 def decide_asks(
-    session: Session,
+    db: Session | Connection,
     *,
     ctx: Context,
     catalog: CatalogFacts,
@@ -175,19 +176,28 @@ def decide_asks(
     asks: Sequence[Ask],
 ) -> list[Answer]:
     """Decide in order, against the catalog the asks were validated with; each reservation is
-    stored and seen by the asks after it."""
-    found = find_customers(session, [a.ref for a in asks], ctx.customers)
+    stored and seen by the asks after it.
+
+    `db`: a Session when an ask reserves (its sends are stored through it); a Connection is
+    enough, and cheaper, to decide only.
+    """
     reserving = any(a.reserve for a in asks)
-    if reserving and session.get_bind().dialect.name != "sqlite":
+    session = db if isinstance(db, Session) else None
+    if reserving and session is None:
+        raise TypeError("reservations are stored through a Session")
+    connection = connection_of(db)
+    found = find_customers(connection, [a.ref for a in asks], ctx.customers)
+    if reserving and connection.dialect.name != "sqlite":
         # Read again under the customers' row locks, so the cap check holds. (SQLite's write
         # transaction took the whole database's lock at BEGIN, before the first read.)
-        fresh = load_customers(session, [r.id for r in found.values()], ctx.customers, lock=True)
+        ids = [r.id for r in found.values()]
+        fresh = load_customers(connection, ids, ctx.customers, lock=True)
         found = {ref: fresh[r.id] for ref, r in found.items() if r.id in fresh}
     records = {record.id: record for record in found.values()}
-    suppressions = load_suppressions(session, ctx.keys, records.values())
-    sends = load_sends(session, _cap_horizons(catalog, asks, found))
+    suppressions = load_suppressions(connection, ctx.keys, records.values())
+    sends = load_sends(connection, _cap_horizons(catalog, asks, found))
     reserved_ids = (a.message_id for a in asks if a.reserve and a.message_id)
-    stored = stored_sends(session, client_id, reserved_ids) if reserving else {}
+    stored = stored_sends(session, client_id, reserved_ids) if session and reserving else {}
     facts: dict[str, CustomerFacts] = {}
     answers: list[Answer] = []
     for ask in asks:
@@ -215,6 +225,7 @@ def decide_asks(
         reserved = ask.reserve and decision.outcome == "allow"
         if reserved:
             assert ask.message_id is not None  # noqa: S101  (validated)
+            assert session is not None  # noqa: S101  (checked above)
             if earlier is not None:
                 earlier.status = RESERVED
                 earlier.send_at = ask.request.send_at
@@ -223,7 +234,7 @@ def decide_asks(
             if marketing:
                 own.append(SendFacts(ask.request.brand, ask.request.send_at))
         answers.append(Answer(decision, record, reserved, marketing))
-    if reserving:
+    if session is not None and reserving:
         try:
             session.flush()  # the new sends in one go: inserts batch
         except IntegrityError as error:
@@ -259,22 +270,17 @@ def _cap_horizons(
     return horizons
 
 
-KNOWN_IDS = select(col(Send.message_id)).where(
-    col(Send.client_id) == bindparam("client_id"), col(Send.message_id).in_(VALUES)
+KNOWN_IDS = Prepared(
+    select(col(Send.message_id)).where(
+        col(Send.client_id) == bindparam("client_id"), among(col(Send.message_id), "values")
+    )
 )
 
 
 def stored_sends(session: Session, client_id: str, message_ids: Iterable[str]) -> dict[str, Send]:
     """The client's sends already stored under these message ids (repeats: rare)."""
-    wanted = sorted(set(message_ids))
-    connection = session.connection()
-    known = [
-        message_id
-        for part in chunks(wanted)
-        for message_id in connection.execute(
-            KNOWN_IDS, {"client_id": client_id, "values": list(part)}
-        ).scalars()
-    ]
+    params = {"client_id": client_id, "values": sorted(set(message_ids))}
+    known = [row[0] for row in KNOWN_IDS.rows(session.connection(), params)]
     found: dict[str, Send] = {}
     for part in chunks(sorted(known)):
         for send in session.scalars(

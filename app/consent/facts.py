@@ -8,9 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, Text, bindparam, select
+from sqlalchemy import Connection, Select, Text, bindparam, select
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.consent.engine import (
@@ -31,6 +30,7 @@ from app.keys import Keys
 from app.models import Customer, Preference, Send
 from app.models import Suppression as SuppressionRow
 from app.models.send import COUNTING
+from app.prepared import Prepared, among
 
 CHUNK = 500  # SQLite bounds the number of bind variables in one statement
 
@@ -138,10 +138,10 @@ def customer_record(row: Sequence[Any], cache: CustomerCache | None = None) -> C
     return record
 
 
-# Built once: composing a statement costs more than running it.
-VALUES: BindParameter[Any] = bindparam("values", expanding=True)
+# Built once and run on the driver's cursor: composing a statement, or having SQLAlchemy run it,
+# costs more than running it.
 CUSTOMERS_BY = {
-    kind: customer_rows().add_columns(column).where(column.in_(VALUES))
+    kind: Prepared(customer_rows().add_columns(column).where(among(column, "values")))
     for kind, column in (
         ("id", col(Customer.id)),
         ("ext", col(Customer.external_id)),
@@ -149,29 +149,37 @@ CUSTOMERS_BY = {
         ("tel", col(Customer.phone)),
     )
 }
-CUSTOMERS_LOCKED = (
+CUSTOMERS_LOCKED = Prepared(
     # The customer rows, as every change to a customer locks first: one order, no deadlocks.
-    CUSTOMERS_BY["id"].order_by(col(Customer.id)).with_for_update(of=col(Customer.id))
+    CUSTOMERS_BY["id"].statement.order_by(col(Customer.id)).with_for_update(of=col(Customer.id))
 )
-SUPPRESSIONS = select(
-    col(SuppressionRow.channel),
-    col(SuppressionRow.address_hash),
-    col(SuppressionRow.reason),
-    col(SuppressionRow.brand),
-).where(
-    col(SuppressionRow.address_hash).in_(VALUES),
-    col(SuppressionRow.lifted_at).is_(None),
+SUPPRESSIONS = Prepared(
+    select(
+        col(SuppressionRow.channel),
+        col(SuppressionRow.address_hash),
+        col(SuppressionRow.reason),
+        col(SuppressionRow.brand),
+    ).where(
+        among(col(SuppressionRow.address_hash), "values"),
+        col(SuppressionRow.lifted_at).is_(None),
+    )
 )
-SENDS = select(col(Send.customer_id), col(Send.brand), col(Send.send_at)).where(
-    col(Send.customer_id).in_(VALUES),
-    col(Send.marketing).is_(True),
-    col(Send.status).in_(COUNTING),
-    col(Send.send_at) >= bindparam("earliest"),
+SENDS = Prepared(
+    select(col(Send.customer_id), col(Send.brand), col(Send.send_at)).where(
+        among(col(Send.customer_id), "values"),
+        col(Send.marketing).is_(True),
+        among(col(Send.status), values=COUNTING),
+        col(Send.send_at) >= bindparam("earliest"),
+    )
 )
 
 
 def load_customers(
-    session: Session, ids: Sequence[str], cache: CustomerCache | None = None, *, lock: bool = False
+    connection: Connection,
+    ids: Collection[str],
+    cache: CustomerCache | None = None,
+    *,
+    lock: bool = False,
 ) -> dict[str, CustomerRecord]:
     """The live customers among `ids`, with their preferences.
 
@@ -179,18 +187,14 @@ def load_customers(
     write transactions hold the whole database), taken in id order so that batches never
     deadlock each other.
     """
-    found: dict[str, CustomerRecord] = {}
-    connection = session.connection()
     locking = lock and connection.dialect.name != "sqlite"
     query = CUSTOMERS_LOCKED if locking else CUSTOMERS_BY["id"]
-    for part in chunks(sorted(set(ids))):
-        for row in connection.execute(query, {"values": list(part)}):
-            found[row[0]] = customer_record(row, cache)
-    return found
+    rows = query.rows(connection, {"values": sorted(set(ids))})
+    return {row[0]: customer_record(row, cache) for row in rows}
 
 
 def find_customers(
-    session: Session, refs: Iterable[Reference], cache: CustomerCache | None = None
+    connection: Connection, refs: Iterable[Reference], cache: CustomerCache | None = None
 ) -> dict[Reference, CustomerRecord]:
     """The live customer each reference names; a phone number of several customers names none."""
     by_kind: dict[RefKind, set[str]] = {}
@@ -198,21 +202,19 @@ def find_customers(
         by_kind.setdefault(ref.kind, set()).add(ref.value)
     found: dict[Reference, CustomerRecord] = {}
     ambiguous: set[Reference] = set()
-    connection = session.connection()
     for kind, values in by_kind.items():
-        for part in chunks(sorted(values)):
-            for row in connection.execute(CUSTOMERS_BY[kind], {"values": list(part)}).all():
-                ref = Reference(kind, row[-1])
-                if ref in found:
-                    ambiguous.add(ref)
-                found[ref] = customer_record(row, cache)
+        for row in CUSTOMERS_BY[kind].rows(connection, {"values": sorted(values)}):
+            ref = Reference(kind, row[-1])
+            if ref in found:
+                ambiguous.add(ref)
+            found[ref] = customer_record(row, cache)
     for ref in ambiguous:
         del found[ref]
     return found
 
 
 def load_suppressions(
-    session: Session, keys: Keys, customers: Collection[CustomerRecord]
+    connection: Connection, keys: Keys, customers: Collection[CustomerRecord]
 ) -> dict[str, dict[str, tuple[Suppression, ...]]]:
     """Active suppressions per customer id and channel.
 
@@ -230,14 +232,10 @@ def load_suppressions(
         }
     )
     per_address: dict[tuple[str, str], list[Suppression]] = {}
-    connection = session.connection()
-    for part in chunks(wanted):
-        for channel, address_hash, reason, brand in connection.execute(
-            SUPPRESSIONS, {"values": list(part)}
-        ):
-            per_address.setdefault((channel, address_hash), []).append(
-                Suppression(reason=cast(SuppressionReason, reason), brand=brand)
-            )
+    for channel, address_hash, reason, brand in SUPPRESSIONS.rows(connection, {"values": wanted}):
+        per_address.setdefault((channel, address_hash), []).append(
+            Suppression(reason=cast(SuppressionReason, reason), brand=brand)
+        )
     result: dict[str, dict[str, tuple[Suppression, ...]]] = {}
     if not per_address:
         return result
@@ -257,16 +255,18 @@ def load_suppressions(
     return result
 
 
-def load_sends(session: Session, since: Mapping[str, datetime]) -> dict[str, list[SendFacts]]:
+def load_sends(connection: Connection, since: Mapping[str, datetime]) -> dict[str, list[SendFacts]]:
     """Marketing sends that count against caps, per customer id, from `since[id]` on."""
     result: dict[str, list[SendFacts]] = {customer: [] for customer in since}
-    connection = session.connection()
-    for part in chunks(list(since)):
-        earliest = min(since[c] for c in part)
-        rows = connection.execute(SENDS, {"values": list(part), "earliest": earliest})
-        for customer_id, brand, at in rows:
-            if at >= since[customer_id]:
-                result[customer_id].append(SendFacts(brand=brand, at=at))
+    if not since:
+        return result
+    # From the start of the day: the same query all day long, which a kept connection's rows
+    # read (`app.prepared.MEMO`) can answer again; the rows before `since` are left out below.
+    earliest = min(since.values()).replace(hour=0, minute=0, second=0, microsecond=0)
+    params = {"values": list(since), "earliest": earliest}
+    for customer_id, brand, at in SENDS.rows(connection, params):
+        if at >= since[customer_id]:
+            result[customer_id].append(SendFacts(brand=brand, at=at))
     return result
 
 

@@ -52,9 +52,9 @@ def record_sends(
     """
     catalog = ctx.catalog.get(session)
     refs = _validate_sends(catalog, items, brands)
-    ids = resolve(session, refs)
+    ids = resolve(session.connection(), refs)
     # Locked as reservations are; a customer erased meanwhile is gone from the locked read.
-    live = load_customers(session, list(ids.values()), lock=True)
+    live = load_customers(session.connection(), list(ids.values()), lock=True)
     missing = [
         field_error(("items", index, "customer"), "no customer matches this reference")
         for index, ref in enumerate(refs)
@@ -141,13 +141,13 @@ def cancel_denied_sends(
     if not pending:
         return []
     catalog = ctx.catalog.get(session)
-    records = load_customers(session, [customer_id])
+    records = load_customers(session.connection(), [customer_id])
     found = records.get(customer_id)
     customer = (
         None
         if found is None
         else customer_facts(
-            found, load_suppressions(session, ctx.keys, [found]).get(customer_id, {})
+            found, load_suppressions(session.connection(), ctx.keys, [found]).get(customer_id, {})
         )
     )
     cancelled = []

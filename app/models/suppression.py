@@ -13,7 +13,8 @@ from app.models.base import UTCDateTime, utcnow
 class Suppression(SQLModel, table=True):
     """A (channel, address) that must not be used, for all brands or one, until lifted."""
 
-    __table_args__ = (Index("ix_suppression_channel_address_hash", "channel", "address_hash"),)
+    # Every lookup names the hash, which covers the channel too.
+    __table_args__ = (Index("ix_suppression_address_hash", "address_hash"),)
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)

@@ -67,10 +67,11 @@ def brand_cards(
 ) -> list[BrandCard]:
     """A card per live brand, in the catalog's order."""
     catalog = ctx.catalog.get(session)
-    record = load_customers(session, [customer_id], ctx.customers).get(customer_id)
+    connection = session.connection()
+    record = load_customers(connection, [customer_id], ctx.customers).get(customer_id)
     if record is None:
         return []
-    suppressions = load_suppressions(session, ctx.keys, [record]).get(customer_id, {})
+    suppressions = load_suppressions(connection, ctx.keys, [record]).get(customer_id, {})
     customer = customer_facts(record, suppressions, ctx.customers)
     return cards_for(catalog, catalog_view(session)["brands"], customer, now=now)
 

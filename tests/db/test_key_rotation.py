@@ -40,11 +40,11 @@ def test_a_suppression_made_under_the_old_secret_still_blocks(
     )
     assert stop(db, old, "Rotated@Example.org") == ["added"]
 
-    records = load_customers(db, [customer.id])
-    assert load_suppressions(db, new.keys, records.values())[customer.id]["email"]
+    records = load_customers(db.connection(), [customer.id])
+    assert load_suppressions(db.connection(), new.keys, records.values())[customer.id]["email"]
     assert stop(db, new, "rotated@example.org") == ["existing"]
     assert stop(db, new, "rotated@example.org", "resubscribe") == ["lifted"]
-    assert load_suppressions(db, new.keys, records.values()) == {}
+    assert load_suppressions(db.connection(), new.keys, records.values()) == {}
 
 
 def test_without_the_old_secret_the_suppression_is_not_found(
@@ -56,8 +56,8 @@ def test_without_the_old_secret_the_suppression_is_not_found(
     )
     stop(db, old, "forgotten@example.org")
 
-    records = load_customers(db, [customer.id])
-    assert load_suppressions(db, new.keys, records.values()) == {}
+    records = load_customers(db.connection(), [customer.id])
+    assert load_suppressions(db.connection(), new.keys, records.values()) == {}
 
 
 def test_a_tombstone_made_under_the_old_secret_still_means_no_marketing(
