@@ -94,6 +94,7 @@ class KeptConnection:
         self._engine = engine
         self._connection: Connection | None = None
         self._version: int | None = None
+        self._cursor: Any = None  # the driver's, asking for `data_version`
 
     @contextmanager
     def use(self) -> Iterator[Connection]:
@@ -102,9 +103,9 @@ class KeptConnection:
             connection = self._connection = self._engine.connect()
             connection.info[MEMO] = {}
             self._version = None
+            self._cursor = connection.connection.cursor()
         # Straight to the driver: this runs for every use.
-        driver = connection.connection.driver_connection
-        version = driver.execute("PRAGMA data_version").fetchone()[0]  # type: ignore[union-attr]
+        version = self._cursor.execute("PRAGMA data_version").fetchone()[0]
         if version != self._version:
             connection.info[MEMO].clear()
             self._version = version

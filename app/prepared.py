@@ -20,6 +20,7 @@ from sqlalchemy import ARRAY, Connection, String, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped, QueryableAttribute
 from sqlalchemy.sql import ColumnElement, Select, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -63,7 +64,7 @@ class Among(ColumnElement[bool]):
     def __init__(
         self, column: ColumnElement[Any], name: str | None, values: Collection[Any] | None
     ) -> None:
-        self.column = column
+        self.column: ColumnElement[Any] = column
         self.values = bindparam(
             name,
             list(values) if values is not None else None,
@@ -73,9 +74,15 @@ class Among(ColumnElement[bool]):
 
 
 def among(
-    column: ColumnElement[Any], name: str | None = None, values: Collection[Any] | None = None
+    column: ColumnElement[Any] | Mapped[Any],
+    name: str | None = None,
+    values: Collection[Any] | None = None,
 ) -> Among:
     """A filter: `column` is one of the list bound per call as `name`, or of `values`."""
+    if isinstance(column, QueryableAttribute):  # a mapped attribute, as `col()` gives
+        return Among(column.expression, name, values)
+    if not isinstance(column, ColumnElement):
+        raise TypeError(f"among() filters a column, not {column!r}")
     return Among(column, name, values)
 
 
@@ -86,7 +93,7 @@ def _render(element: Among, compiler: SQLCompiler, listed: str, **kw: Any) -> st
     column = compiler.process(element.column, **kw)
     if not element.values.required:  # values the statement holds: written out
         kw["literal_binds"] = True
-        return compiler.process(element.column.in_(element.values.value), **kw)
+        return compiler.process(element.column.in_(list(element.values.value or ())), **kw)
     if kw.get(SINGLE):
         value = bindparam(element.values.key, type_=element.column.type)
         return f"{column} = {compiler.process(value, **kw)}"
@@ -127,9 +134,9 @@ class _Compiled:
             return bound
         return {p.name: value for p, value in zip(self.order, bound, strict=True)}
 
-    def rows(self, raw: list[Row]) -> list[Row]:
+    def rows(self, raw: Sequence[Row]) -> list[Row]:
         if not self.results:
-            return raw
+            return list(raw)
         converted = []
         for row in raw:
             values = list(row)
@@ -146,7 +153,7 @@ def _hashable(value: Any) -> Any:
 class Prepared:
     """A select run on the driver's cursor of a SQLAlchemy connection (in its transaction)."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
         self._compiled: dict[tuple[str, bool], _Compiled] = {}
         self._lists = tuple(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from fastapi import Request, Security
@@ -56,15 +56,19 @@ class TokenCache:
 
     def __init__(self, size: int = 10_000) -> None:
         self._size = size
-        self._claims: dict[str, TokenClaims] = {}
+        self._claims: dict[str, tuple[TokenClaims, float]] = {}
 
     def get(self, token: str) -> TokenClaims | None:
-        return self._claims.get(token)
+        """The claims of a token checked before, unless it has expired since (None)."""
+        entry = self._claims.get(token)
+        if entry is None or entry[1] <= time.time():
+            return None
+        return entry[0]
 
     def keep(self, token: str, claims: TokenClaims) -> None:
         if len(self._claims) >= self._size:
             self._claims.clear()
-        self._claims[token] = claims
+        self._claims[token] = (claims, claims.expires_at.timestamp() + LEEWAY_SECONDS)
 
 
 def token_claims(request: Request) -> TokenClaims:
@@ -73,7 +77,7 @@ def token_claims(request: Request) -> TokenClaims:
     token = bearer_token(request)
     cache: TokenCache | None = getattr(state, "tokens", None)
     claims = None if cache is None else cache.get(token)
-    if claims is None:
+    if claims is None:  # not checked yet, or expired: `verify_token` says which
         settings: Settings = state.settings
         try:
             claims = verify_token(token, keys=state.keys, issuer=settings.base_url)
@@ -83,8 +87,6 @@ def token_claims(request: Request) -> TokenClaims:
             ) from error
         if cache is not None:
             cache.keep(token, claims)
-    elif claims.expires_at <= datetime.now(UTC) - timedelta(seconds=LEEWAY_SECONDS):
-        raise AuthError(401, "The access token is invalid or expired.", "invalid_token")
     return claims
 
 

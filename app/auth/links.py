@@ -70,8 +70,13 @@ class Links:
         self.preferences = LinkSigner(keys, "preferences")
         self.unsubscribe = LinkSigner(keys, "unsubscribe")
         self._unsubscribe_member = lru_cache(maxsize=65536)(self._unsubscribe_member_uncached)
+        self._preferences_url = lru_cache(maxsize=65536)(self._preferences_url_uncached)
 
     def preferences_url(self, customer_id: str) -> str:
+        """The customer's preference link (made once per customer: every decision carries it)."""
+        return self._preferences_url(customer_id)
+
+    def _preferences_url_uncached(self, customer_id: str) -> str:
         return f"{self._base}/p/{self.preferences.sign([customer_id])}"
 
     def unsubscribe_url(self, customer_id: str, brand: str, topic: str, channel: str) -> str:

@@ -82,14 +82,18 @@ def choose_locale(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+API_PREFIX = "/api/"  # machine-readable answers only: no language to choose
+
+
 class Language:
-    """Sets the request's locale for everything that runs while it is served."""
+    """Sets the request's locale for everything that runs while it is served (pages; the API
+    under /api/ speaks its contract's English, and is spared the work)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

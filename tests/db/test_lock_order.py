@@ -73,7 +73,8 @@ def test_a_change_waits_for_a_reservation_in_progress(setup: tuple[Engine, Conte
             failures.append(error)
 
     with write_session(engine) as session:
-        load_customers(session.connection(), [customer_id], lock=True)  # the reservation's lock, taken first
+        # The reservation's lock, taken first.
+        load_customers(session.connection(), [customer_id], lock=True)
         thread = threading.Thread(target=change)
         thread.start()
         change_started.wait(timeout=10)

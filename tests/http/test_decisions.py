@@ -62,6 +62,18 @@ def send_count(api: Api, customer_id: str | None = None) -> int:
         return session.execute(query).scalar_one()
 
 
+def test_the_openapi_document_describes_the_decision_routes(api: Api) -> None:
+    document = api.http.get("/openapi.json").json()
+
+    for path, body in (("decisions", "DecisionBody"), ("decisions/batch", "BatchBody")):
+        operation = document["paths"][f"/api/v1/{path}"]["post"]
+        assert operation["security"] == [{"oauth2": ["decisions"]}]
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{body}"}
+    required = document["components"]["schemas"]["DecisionBody"]["required"]
+    assert required == ["customer", "brand", "topic", "channel"]
+
+
 def test_an_allowed_essential_answer_has_every_member(api: Api, headers: dict[str, str]) -> None:
     customer = api.customer(headers)
 
