@@ -82,9 +82,10 @@ def validate_asks(
     asks: list[Ask] = []
     errors: list[dict[str, Any]] = []
     forbidden: set[str] = set()
+    window = _Window(now)
     for index, item in enumerate(batch.items):
         prefix: tuple[str | int, ...] = ("items", index) if in_batch else ()
-        ask = _validate(catalog, batch, item, now, prefix, errors)
+        ask = _validate(catalog, batch, item, window, prefix, errors)
         if ask is not None:
             if brands is not None and ask.request.brand not in brands:
                 forbidden.add(ask.request.brand)
@@ -96,14 +97,33 @@ def validate_asks(
     return asks
 
 
+class _Window:
+    """The instants a batch's items are checked against, and the requests already made: the
+    items of a batch mostly share brand, topic, channel and time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.latest = now + MAX_AHEAD
+        self.earliest_reservation = now - RESERVE_PAST
+        self.requests: dict[tuple[str, str, str, datetime], DecisionRequest] = {}
+
+    def request(self, brand: str, topic: str, channel: str, send_at: datetime) -> DecisionRequest:
+        key = (brand, topic, channel, send_at)
+        found = self.requests.get(key)
+        if found is None:
+            found = self.requests[key] = DecisionRequest(brand, topic, channel, send_at)
+        return found
+
+
 def _validate(
     catalog: CatalogFacts,
     batch: BatchBody,
     item: DecisionItem,
-    now: datetime,
+    window: _Window,
     prefix: tuple[str | int, ...],
     errors: list[dict[str, Any]],
 ) -> Ask | None:
+    now = window.now
     count = len(errors)
     brand = item.brand or batch.brand
     topic = item.topic or batch.topic
@@ -121,12 +141,12 @@ def _validate(
     errors.extend(catalog_errors(catalog, prefix, brand, topic, channel))
     if send_at < EARLIEST_SEND:
         errors.append(field_error((*prefix, "send_at"), "at the earliest 1970-01-01T00:00:00Z"))
-    if send_at > now + MAX_AHEAD:
+    if send_at > window.latest:
         errors.append(field_error((*prefix, "send_at"), "at most 366 days ahead"))
     if reserve:
         if item.message_id is None:
             errors.append(field_error((*prefix, "message_id"), "a reservation needs a message_id"))
-        if send_at < now - RESERVE_PAST:
+        if send_at < window.earliest_reservation:
             errors.append(
                 field_error(
                     (*prefix, "send_at"),
@@ -137,7 +157,7 @@ def _validate(
     if len(errors) > count or ref is None or brand is None or topic is None or channel is None:
         return None
     timed = item.send_at is not None or batch.send_at is not None
-    request = DecisionRequest(brand, topic, channel, send_at)
+    request = window.request(brand, topic, channel, send_at)
     return Ask(ref, request, reserve, item.message_id, timed)
 
 

@@ -140,14 +140,25 @@ def customer_record(row: Sequence[Any], cache: CustomerCache | None = None) -> C
 
 # Built once and run on the driver's cursor: composing a statement, or having SQLAlchemy run it,
 # costs more than running it.
+IDENTIFIERS = (
+    ("id", col(Customer.id)),
+    ("ext", col(Customer.external_id)),
+    ("email", col(Customer.email)),
+    ("tel", col(Customer.phone)),
+)
 CUSTOMERS_BY = {
     kind: Prepared(customer_rows().add_columns(column).where(among(column, "values")))
-    for kind, column in (
-        ("id", col(Customer.id)),
-        ("ext", col(Customer.external_id)),
-        ("email", col(Customer.email)),
-        ("tel", col(Customer.phone)),
+    for kind, column in IDENTIFIERS
+}
+# Ids and versions only: what a cache needs to tell whether it holds the customer (a third of
+# the cost of whole rows, most of which is the preferences document).
+VERSIONS_BY = {
+    kind: Prepared(
+        select(col(Customer.id), col(Preference.version), column)
+        .join(Preference, col(Preference.customer_id) == col(Customer.id))
+        .where(col(Customer.erased_at).is_(None), among(column, "values"))
     )
+    for kind, column in IDENTIFIERS
 }
 CUSTOMERS_LOCKED = Prepared(
     # The customer rows, as every change to a customer locks first: one order, no deadlocks.
@@ -203,14 +214,39 @@ def find_customers(
     found: dict[Reference, CustomerRecord] = {}
     ambiguous: set[Reference] = set()
     for kind, values in by_kind.items():
-        for row in CUSTOMERS_BY[kind].rows(connection, {"values": sorted(values)}):
-            ref = Reference(kind, row[-1])
+        for identifier, record in _named(connection, kind, sorted(values), cache):
+            ref = Reference(kind, identifier)
             if ref in found:
                 ambiguous.add(ref)
-            found[ref] = customer_record(row, cache)
+            found[ref] = record
     for ref in ambiguous:
         del found[ref]
     return found
+
+
+def _named(
+    connection: Connection, kind: RefKind, values: list[str], cache: CustomerCache | None
+) -> list[tuple[str, CustomerRecord]]:
+    """(identifier, record) of each live customer that one of `values` names.
+
+    With a cache: ids and versions first, then whole rows only of the customers it does not
+    hold at their version (reading the preferences document is most of a row's cost).
+    """
+    if cache is None:
+        rows = CUSTOMERS_BY[kind].rows(connection, {"values": values})
+        return [(row[-1], customer_record(row)) for row in rows]
+    named: list[tuple[str, CustomerRecord]] = []
+    missing: dict[str, str] = {}  # customer id: identifier
+    for customer_id, version, identifier in VERSIONS_BY[kind].rows(connection, {"values": values}):
+        record = cache.record((customer_id, version))
+        if record is None:
+            missing[customer_id] = identifier
+        else:
+            named.append((identifier, record))
+    if missing:
+        rows = CUSTOMERS_BY["id"].rows(connection, {"values": sorted(missing)})
+        named.extend((missing[row[0]], customer_record(row, cache)) for row in rows)
+    return named
 
 
 def load_suppressions(

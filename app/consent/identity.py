@@ -96,8 +96,10 @@ class Reference:
     value: str
 
 
+@lru_cache(maxsize=65536)
 def parse_reference(ref: str) -> Reference:
-    """Parse and normalise `ref`; InvalidIdentifier when malformed."""
+    """Parse and normalise `ref`; InvalidIdentifier when malformed. Remembered: senders ask
+    about the same customers again and again, and normalising an address costs."""
     if ref.startswith("c_"):
         if not _CUSTOMER_ID.match(ref):
             raise InvalidIdentifier("not a customer id")
