@@ -11,9 +11,9 @@ about three times cheaper than reading a one-element array.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import orjson
 from sqlalchemy import ARRAY, Connection, String, bindparam
@@ -26,6 +26,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+T = TypeVar("T")
 Row = tuple[Any, ...]
 Processor = Callable[[Any], Any]
 # A key of `Connection.info`: a dict of the rows this connection already read, kept by whoever
@@ -124,6 +125,7 @@ class _Compiled:
     positional: bool
     order: tuple[_Param, ...]  # in the order of a positional paramstyle
     results: tuple[tuple[int, Processor], ...]
+    given: tuple[str, ...]  # the names of the values given per call
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         bound = [
@@ -147,7 +149,22 @@ class _Compiled:
 
 
 def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list | tuple | set | frozenset) else value
+    return tuple(value) if isinstance(value, list | set) else value
+
+
+def remembered(connection: Connection, key: Hashable, compute: Callable[[], T]) -> T:
+    """What `compute()` gives: on a connection with rows read (`MEMO`), what it gave before
+    while the database has not changed. For what follows from rows alone, and costs more to
+    make from them than to look up."""
+    memo: dict[Any, Any] | None = connection.info.get(MEMO)
+    if memo is None:
+        return compute()
+    found = memo.get(key, memo)
+    if found is memo:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        found = memo[key] = compute()
+    return cast(T, found)
 
 
 class Prepared:
@@ -170,14 +187,20 @@ class Prepared:
         """
         dialect = connection.dialect
         values = params or {}
-        single = bool(self._lists) and all(len(values[name]) == 1 for name in self._lists)
+        lists = self._lists
+        single = bool(lists) and all(len(values[name]) == 1 for name in lists)
         if single:
-            values = {**values, **{name: next(iter(values[name])) for name in self._lists}}
+            values = dict(values)
+            for name in lists:
+                (values[name],) = values[name]
         compiled = self._compiled.get((dialect.name, single)) or self._compile(dialect, single)
         memo: dict[Any, list[Row]] | None = connection.info.get(MEMO)
         if memo is None:
             return self._run(connection, compiled, compiled.params(values))
-        key = (compiled.sql, *(_hashable(values[p.name]) for p in compiled.order if p.given))
+        given = [values[name] for name in compiled.given]
+        if not single:
+            given = [_hashable(value) for value in given]
+        key = (compiled.sql, *given)
         found = memo.get(key)
         if found is None:
             if len(memo) >= MEMO_SIZE:
@@ -234,6 +257,7 @@ class Prepared:
             positional=dialect.positional,
             order=tuple(params[name] for name in names or ()),
             results=tuple(results),
+            given=tuple(name for name, param in params.items() if param.given),
         )
         self._compiled[(dialect.name, single)] = entry
         return entry

@@ -37,7 +37,7 @@ from app.consent.schemas import BatchBody, DecisionItem
 from app.db import connection_of
 from app.models import Send
 from app.models.send import CANCELLED, RELEASED, RESERVED
-from app.prepared import Prepared, among
+from app.prepared import Prepared, among, remembered
 
 MAX_AHEAD = timedelta(days=366)
 RESERVE_PAST = timedelta(minutes=5)
@@ -206,7 +206,10 @@ def decide_asks(
     if reserving and session is None:
         raise TypeError("reservations are stored through a Session")
     connection = connection_of(db)
-    found = find_customers(connection, [a.ref for a in asks], ctx.customers)
+    refs = tuple(a.ref for a in asks)
+    found = remembered(
+        connection, ("customers", refs), lambda: find_customers(connection, refs, ctx.customers)
+    )
     if reserving and connection.dialect.name != "sqlite":
         # Read again under the customers' row locks, so the cap check holds. (SQLite's write
         # transaction took the whole database's lock at BEGIN, before the first read.)
@@ -214,7 +217,11 @@ def decide_asks(
         fresh = load_customers(connection, ids, ctx.customers, lock=True)
         found = {ref: fresh[r.id] for ref, r in found.items() if r.id in fresh}
     records = {record.id: record for record in found.values()}
-    suppressions = load_suppressions(connection, ctx.keys, records.values())
+    suppressions = remembered(
+        connection,
+        ("suppressions", *((r.id, r.version) for r in records.values())),
+        lambda: load_suppressions(connection, ctx.keys, records.values()),
+    )
     sends = load_sends(connection, _cap_horizons(catalog, asks, found))
     reserved_ids = (a.message_id for a in asks if a.reserve and a.message_id)
     stored = stored_sends(session, client_id, reserved_ids) if session and reserving else {}

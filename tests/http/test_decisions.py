@@ -93,6 +93,29 @@ def test_an_allowed_essential_answer_has_every_member(api: Api, headers: dict[st
     assert send_count(api, customer["id"]) == 0
 
 
+def test_a_decision_asked_again_sees_every_change_committed_since(
+    api: Api, headers: dict[str, str]
+) -> None:
+    customer = api.customer(headers)
+    ask = {"customer": ref(customer), "brand": "acme", "topic": "orders", "channel": "email"}
+
+    before = [api.decide(headers, **ask)["decision"] for _ in range(3)]
+    stopped = api.http.post(
+        "/api/v1/suppressions",
+        json={"items": [{"channel": "email", "address": customer["email"], "reason": "stop"}]},
+        headers=headers,
+    )
+    after = [api.decide(headers, **ask) for _ in range(3)]
+    erased = api.http.delete(f"/api/v1/customers/{ref(customer)}", headers=headers)
+    gone = api.decide(headers, **ask)
+
+    assert before == ["allow"] * 3
+    assert stopped.status_code < 300, stopped.text
+    assert [(a["decision"], a["reasons"]) for a in after] == [("deny", ["suppressed"])] * 3
+    assert erased.status_code < 300, erased.text
+    assert (gone["decision"], gone["reasons"]) == ("deny", ["unknown_customer"])
+
+
 def test_marketing_email_carries_one_click_unsubscribe_and_sms_does_not(
     api: Api, headers: dict[str, str]
 ) -> None:
