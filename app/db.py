@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.prepared import MEMO
+from app.prepared import MEMO, driver_error
 
 WRITE = "cmr_write"
 
@@ -80,6 +80,9 @@ def write_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+DATA_VERSION = "PRAGMA data_version"
+
+
 class KeptConnection:
     """One SQLite connection kept open for the reads of one thread (the event loop's, one
     request at a time): no pool checkout per use. Each use ends in a rollback, so no transaction
@@ -100,12 +103,16 @@ class KeptConnection:
     def use(self) -> Iterator[Connection]:
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
+            self.close()  # a connection lost: back to the pool, which replaces it
             connection = self._connection = self._engine.connect()
             connection.info[MEMO] = {}
             self._version = None
             self._cursor = connection.connection.cursor()
         # Straight to the driver: this runs for every use.
-        version = self._cursor.execute("PRAGMA data_version").fetchone()[0]
+        try:
+            version = self._cursor.execute(DATA_VERSION).fetchone()[0]
+        except connection.dialect.loaded_dbapi.Error as error:
+            raise driver_error(connection, self._cursor, DATA_VERSION, error) from error
         if version != self._version:
             connection.info[MEMO].clear()
             self._version = version

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 import orjson
 from sqlalchemy import ARRAY, Connection, String, bindparam
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, QueryableAttribute
@@ -152,6 +153,28 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | set) else value
 
 
+def driver_error(
+    connection: Connection, cursor: Any, sql: str, error: DBAPIModule.Error
+) -> Exception:
+    """The driver's `error` as SQLAlchemy raises it (`OperationalError` and the like, which the
+    API answers with 503); one that means the connection is lost also invalidates it, so the
+    pool replaces it."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+    if lost:
+        connection.invalidate(error)
+    wrapped = DBAPIError.instance(
+        sql,
+        None,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+    return cast(Exception, wrapped)
+
+
 def remembered(connection: Connection, key: Hashable, compute: Callable[[], T]) -> T:
     """What `compute()` gives: on a connection with rows read (`MEMO`), what it gave before
     while the database has not changed. For what follows from rows alone, and costs more to
@@ -218,18 +241,7 @@ class Prepared:
             cursor.execute(compiled.sql, bound)
             raw = cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, driver.dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                compiled.sql,
-                None,
-                error,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from error
+            raise driver_error(connection, cursor, compiled.sql, error) from error
         finally:
             cursor.close()
         return compiled.rows(raw)
