@@ -97,7 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context = Context.from_settings(resolved)
         app.state.settings = resolved
         app.state.engine = engine
-        app.state.loop_reads = KeptConnection(engine)
+        # SQLite only: the event loop reads from it (app/api/decisions.py).
+        sqlite = engine.dialect.name == "sqlite"
+        app.state.loop_reads = KeptConnection(engine) if sqlite else None
         app.state.context = context
         app.state.keys = context.keys
         app.state.links = Links(context.keys, resolved.base_url)
@@ -113,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         async with tally.flushing(engine, every=resolved.tally_flush_seconds):
             yield
-        app.state.loop_reads.close()
+        if app.state.loop_reads is not None:
+            app.state.loop_reads.close()
         engine.dispose()
 
     app = FastAPI(title="cmr", version="0.1.0", lifespan=lifespan)

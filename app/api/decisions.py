@@ -72,14 +72,15 @@ def _reserving(batch: BatchBody) -> bool:
 
 
 @contextmanager
-def _unit(state: State, reserving: bool, on_loop: bool) -> Iterator[Session | Connection]:
+def _unit(
+    state: State, reserving: bool, kept: KeptConnection | None
+) -> Iterator[Session | Connection]:
     """A write session when a reservation is stored; else a connection, which reads enough:
-    the event loop's own, kept open, or one from the pool."""
+    `kept` (the event loop's own) or one from the pool."""
     if reserving:
         with write_session(state.engine) as session:
             yield session
-    elif on_loop:
-        kept: KeptConnection = state.loop_reads
+    elif kept is not None:
         with kept.use() as connection:
             yield connection
     else:
@@ -89,11 +90,16 @@ def _unit(state: State, reserving: bool, on_loop: bool) -> Iterator[Session | Co
 
 
 def _decide(
-    state: State, bearer: Bearer, batch: BatchBody, *, in_batch: bool, on_loop: bool = False
+    state: State,
+    bearer: Bearer,
+    batch: BatchBody,
+    *,
+    in_batch: bool,
+    kept: KeptConnection | None = None,
 ) -> list[dict[str, Any]]:
     """Everything that touches the database, on one connection (one transaction to reserve)."""
     ctx: Context = state.context
-    with _unit(state, _reserving(batch), on_loop) as db:
+    with _unit(state, _reserving(batch), kept) as db:
         client = bearer.principal(connection_of(db))
         catalog = ctx.catalog.get(db)
         asks = validate_asks(catalog, batch, now=utcnow(), brands=client.brands, in_batch=in_batch)
@@ -118,8 +124,9 @@ async def post_decision(
     """One decision; with `reserve`, an allowed send is stored atomically with the cap check."""
     state = request.app.state
     batch = BatchBody(items=[body])  # cheaper than model_construct
-    if state.engine.dialect.name == "sqlite" and not _reserving(batch):
-        return JsonResponse(_decide(state, bearer, batch, in_batch=False, on_loop=True)[0])
+    kept: KeptConnection | None = state.loop_reads  # on SQLite only
+    if kept is not None and not _reserving(batch):
+        return JsonResponse(_decide(state, bearer, batch, in_batch=False, kept=kept)[0])
     items = await run_in_threadpool(partial(_decide, state, bearer, batch, in_batch=False))
     return JsonResponse(items[0])
 

@@ -17,25 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
 
 from app.api.problems import is_json
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-
-
-async def read_body(request: Request) -> bytes:
-    """The whole body, straight from `receive`: Starlette's `Request.body` reads it through an
-    async generator, which costs more than the read."""
-    chunks = []
-    more = True
-    while more:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    return b"".join(chunks)
 
 
 async def json_body(request: Request, adapter: TypeAdapter[Any]) -> Any:
@@ -44,7 +29,7 @@ async def json_body(request: Request, adapter: TypeAdapter[Any]) -> Any:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type and not is_json(media_type):
         raise HTTPException(415, "The body must be application/json.")
-    raw = await read_body(request)
+    raw = await request.body()
     if not raw:
         raise RequestValidationError(
             [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]

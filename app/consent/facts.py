@@ -267,6 +267,8 @@ def load_suppressions(
             for address_hash in keys.identifier_hashes(channel, address)
         }
     )
+    if not wanted:
+        return {}
     per_address: dict[tuple[str, str], list[Suppression]] = {}
     for channel, address_hash, reason, brand in SUPPRESSIONS.rows(connection, {"values": wanted}):
         per_address.setdefault((channel, address_hash), []).append(
