@@ -11,19 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from app.admin.signin import start_admin_session
 from app.audit import Actor
 from app.auth.admins import ROLES, AdminError, change_admin, create_admin, find_admin
-from app.auth.oidc import (
-    OidcProvider,
-    ProviderUnreachable,
-    SignInRefused,
-    redirect_to_provider,
-    verified_claims,
-)
+from app.auth.oidc import OidcProvider
 from app.consent.context import Context
 from app.db import write_session
 from app.models import utcnow
 from app.settings import Settings
 from app.web.errors import PageError
 from app.web.i18n import gettext as _
+from app.web.oidc_pages import confirmed_claims, start_sign_in
 
 PREFIX = "/admin/oidc"
 SYSTEM = Actor("system")
@@ -42,33 +37,25 @@ def _provider(request: Request) -> OidcProvider:
     return provider
 
 
-def _unreachable() -> PageError:
-    return PageError(503, _("The company sign-in service cannot be reached. Try again later."))
+def _unreachable() -> str:
+    return _("The company sign-in service cannot be reached. Try again later.")
 
 
 @router.get("/start")
 async def get_oidc_start(request: Request) -> Response:
     """To the provider, with a new state, nonce and PKCE challenge kept in the flow cookie."""
-    provider = _provider(request)
-    settings: Settings = request.app.state.settings
-    callback = settings.base_url.rstrip("/") + PREFIX + "/callback"
-    try:
-        return await redirect_to_provider(request, provider, callback)
-    except ProviderUnreachable:
-        raise _unreachable() from None
+    return await start_sign_in(request, _provider(request), PREFIX, unreachable=_unreachable())
 
 
 @router.get("/callback")
 async def get_oidc_callback(request: Request) -> Response:
     """Exchange the code, check the ID token, and sign the account in (or refuse)."""
-    provider = _provider(request)
-    try:
-        claims = await verified_claims(request, provider)
-    except ProviderUnreachable:
-        raise _unreachable() from None
-    except SignInRefused:
-        refused = _("The sign-in with your company account could not be confirmed.")
-        raise PageError(401, refused) from None
+    claims = await confirmed_claims(
+        request,
+        _provider(request),
+        unreachable=_unreachable(),
+        refused=_("The sign-in with your company account could not be confirmed."),
+    )
     return await run_in_threadpool(_sign_in, request, claims)
 
 

@@ -8,13 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.oidc import (
-    OidcProvider,
-    ProviderUnreachable,
-    SignInRefused,
-    redirect_to_provider,
-    verified_claims,
-)
+from app.auth.oidc import OidcProvider
 from app.consent.customers import find_customer
 from app.consent.identity import InvalidIdentifier, Reference, normalize_email
 from app.db import write_session
@@ -23,6 +17,7 @@ from app.portal.pages import page
 from app.portal.signin import login_context, signed_in
 from app.settings import Settings
 from app.web.i18n import gettext as _
+from app.web.oidc_pages import confirmed_claims, start_sign_in
 
 PREFIX = "/login/oidc"
 
@@ -43,41 +38,30 @@ def _provider(request: Request) -> OidcProvider:
     return provider
 
 
-def _unreachable() -> PageError:
-    return PageError(
-        503,
-        _(
-            "The sign-in service cannot be reached. Try again later, "
-            "or ask for a sign-in link by e-mail."
-        ),
+def _unreachable() -> str:
+    return _(
+        "The sign-in service cannot be reached. Try again later, "
+        "or ask for a sign-in link by e-mail."
     )
 
 
 @router.get("/start")
 async def get_oidc_start(request: Request) -> Response:
     """To the provider, with a new state, nonce and PKCE challenge kept in the flow cookie."""
-    provider = _provider(request)
-    settings: Settings = request.app.state.settings
-    callback = settings.base_url.rstrip("/") + PREFIX + "/callback"
-    try:
-        return await redirect_to_provider(request, provider, callback)
-    except ProviderUnreachable:
-        raise _unreachable() from None
+    return await start_sign_in(request, _provider(request), PREFIX, unreachable=_unreachable())
 
 
 @router.get("/callback")
 async def get_oidc_callback(request: Request) -> Response:
     """Exchange the code, check the ID token, and sign the customer of its address in."""
-    provider = _provider(request)
-    try:
-        claims = await verified_claims(request, provider)
-    except ProviderUnreachable:
-        raise _unreachable() from None
-    except SignInRefused:
-        refused = _(
+    claims = await confirmed_claims(
+        request,
+        _provider(request),
+        unreachable=_unreachable(),
+        refused=_(
             "The sign-in could not be confirmed. Try again, or ask for a sign-in link by e-mail."
-        )
-        raise PageError(401, refused) from None
+        ),
+    )
     return await run_in_threadpool(_sign_in, request, _verified_address(claims))
 
 
