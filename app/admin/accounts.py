@@ -24,6 +24,7 @@ from app.auth.admins import (
     find_admin,
 )
 from app.auth.principals import AdminPrincipal
+from app.consent.context import Context
 from app.models import Admin, utcnow
 from app.web.deps import ContextDep, ReadSession, WriteSession
 from app.web.errors import PageError
@@ -186,16 +187,7 @@ def post_account_role(
     if admin_id == principal.admin_id:
         message = _("You cannot change your own role: ask another admin.")
         return _refuse(request, principal, session, admin_id, message)
-    change_admin(
-        session,
-        sealer=ctx.sealer,
-        actor=Actor("admin", principal.admin_id),
-        source=SOURCE,
-        admin_id=admin_id,
-        role=role,
-        now=utcnow(),
-    )
-    return RedirectResponse("/admin/accounts?done=role", status_code=303)
+    return _changed(session, ctx, principal, admin_id, "role", role=role)
 
 
 @router.post("/{admin_id}/disable", response_class=HTMLResponse, dependencies=[CsrfChecked])
@@ -213,13 +205,28 @@ def post_account_disable(
         return _refuse(request, principal, session, admin_id, message)
     if admin.disabled_at is not None:
         return RedirectResponse("/admin/accounts?done=unchanged", status_code=303)
+    return _changed(session, ctx, principal, admin_id, "disabled", disable=True)
+
+
+def _changed(
+    session: Session,
+    ctx: Context,
+    principal: AdminPrincipal,
+    admin_id: str,
+    done: str,
+    *,
+    role: str | None = None,
+    disable: bool = False,
+) -> Response:
+    """Make the change to the account (with its audit event), then back to the list saying so."""
     change_admin(
         session,
         sealer=ctx.sealer,
         actor=Actor("admin", principal.admin_id),
         source=SOURCE,
         admin_id=admin_id,
-        disable=True,
+        role=role,
+        disable=disable,
         now=utcnow(),
     )
-    return RedirectResponse("/admin/accounts?done=disabled", status_code=303)
+    return RedirectResponse(f"/admin/accounts?done={done}", status_code=303)

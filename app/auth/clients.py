@@ -128,18 +128,32 @@ def disable_client(
         return client
     before = client_view(client)
     client.disabled_at = utcnow()
+    _record_change(session, client, "client.disabled", before, sealer, actor, source, reason)
+    return client
+
+
+def _record_change(
+    session: Session,
+    client: ApiClient,
+    action: str,
+    before: dict[str, Any],
+    sealer: Sealer,
+    actor: Actor,
+    source: str,
+    reason: str | None,
+) -> None:
+    """The change just made to `client`, stored and recorded with its audit event."""
     session.flush()
     record(
         session,
         sealer=sealer,
         actor=actor,
         source=source,
-        action="client.disabled",
+        action=action,
         before=before,
         after=client_view(client),
         reason=reason,
     )
-    return client
 
 
 def _enabled_client(session: Session, client_id: str) -> ApiClient:
@@ -167,19 +181,9 @@ def rotate_client_secret(
     """
     client = _enabled_client(session, client_id)
     secret = new_client_secret()
+    before = client_view(client)  # the view holds no secret: the same before and after
     client.secret_hash = hash_password(secret)
-    session.flush()
-    view = client_view(client)
-    record(
-        session,
-        sealer=sealer,
-        actor=actor,
-        source=source,
-        action="client.secret_rotated",
-        before=view,
-        after=view,
-        reason=reason,
-    )
+    _record_change(session, client, "client.secret_rotated", before, sealer, actor, source, reason)
     return client, secret
 
 
@@ -206,17 +210,7 @@ def change_client_scopes(
         return client
     before = client_view(client)
     client.scopes = scope_list
-    session.flush()
-    record(
-        session,
-        sealer=sealer,
-        actor=actor,
-        source=source,
-        action="client.scopes_changed",
-        before=before,
-        after=client_view(client),
-        reason=reason,
-    )
+    _record_change(session, client, "client.scopes_changed", before, sealer, actor, source, reason)
     return client
 
 
