@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 
-from app.api.problems import is_json
+from app.api.problems import is_json, media_type_of
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -26,7 +26,7 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 async def json_body(request: Request, adapter: TypeAdapter[Any]) -> Any:
     """The request's JSON body validated by `adapter`, with the errors FastAPI would give:
     415 for another media type, a `RequestValidationError` (its locations under "body") else."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type = media_type_of(request)
     if media_type and not is_json(media_type):
         raise HTTPException(415, "The body must be application/json.")
     raw = await request.body()

@@ -15,6 +15,7 @@ from app.api.deps import (
     ReadSession,
     WriteSession,
 )
+from app.api.problems import media_type_of
 from app.audit import Actor
 from app.consent.customers import get_customer
 from app.consent.errors import (
@@ -57,7 +58,7 @@ def get_preferences(ref: str, session: ReadSession, client: PreferenceReader) ->
 
 async def merge_patch_body(request: Request) -> dict[str, Any]:
     """The request's merge patch: 415 for another media type, 400 for malformed JSON."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type_of(request)
     if media not in PATCH_TYPES:
         raise UnsupportedMediaType("Send application/merge-patch+json or application/json.")
     try:

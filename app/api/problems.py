@@ -70,6 +70,11 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return found
 
 
+def media_type_of(request: Request) -> str:
+    """The request's media type, without parameters, in lower case ("" when none is named)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def is_json(media_type: str) -> bool:
     """`application/json` or a `+json` type."""
     return media_type == "application/json" or media_type.endswith("+json")
@@ -80,7 +85,7 @@ async def on_validation(request: Request, error: Exception) -> JSONResponse:
     errors = _validation_errors(error)
     if any(e["type"] == "json_invalid" for e in errors):
         return problem(400, "The body is not valid JSON.", errors=errors)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type = media_type_of(request)
     if media_type and not is_json(media_type) and any(e["loc"] == [] for e in errors):
         # A body sent as something else than JSON was never parsed: say so, not "invalid".
         return problem(415, "The body must be application/json.")
