@@ -28,6 +28,6 @@ class Context:
             keys=keys,
             sealer=Sealer(keys),
             catalog=CatalogCache(settings.catalog_recheck_seconds),
-            customers=CustomerCache(),
+            customers=CustomerCache(keys),
             base_url=settings.base_url.rstrip("/"),
         )

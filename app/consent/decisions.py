@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -48,9 +47,8 @@ UNKNOWN = Decision("deny", ("unknown_customer",), None)
 ALLOW = Decision("allow", (), None)
 
 
-@dataclass(frozen=True, slots=True)
-class Ask:
-    """One validated decision request."""
+class Ask(NamedTuple):
+    """One validated decision request (a tuple: one is made per item)."""
 
     ref: Reference
     request: DecisionRequest
@@ -60,9 +58,8 @@ class Ask:
     timed: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A decision with what the response needs besides it."""
+class Answer(NamedTuple):
+    """A decision with what the response needs besides it (a tuple: one made per item)."""
 
     decision: Decision
     customer: CustomerRecord | None
@@ -98,14 +95,15 @@ def validate_asks(
 
 
 class _Window:
-    """The instants a batch's items are checked against, and the requests already made: the
-    items of a batch mostly share brand, topic, channel and time."""
+    """The instants a batch's items are checked against, the requests already made and the
+    (brand, topic, channel) found in the catalog: the items of a batch mostly share them."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.latest = now + MAX_AHEAD
         self.earliest_reservation = now - RESERVE_PAST
         self.requests: dict[tuple[str, str, str, datetime], DecisionRequest] = {}
+        self.known: set[tuple[str | None, str | None, str | None]] = set()
 
     def request(self, brand: str, topic: str, channel: str, send_at: datetime) -> DecisionRequest:
         key = (brand, topic, channel, send_at)
@@ -135,10 +133,16 @@ def _validate(
         ref = parse_reference(item.customer)
     except InvalidIdentifier as error:
         errors.append(field_error((*prefix, "customer"), str(error)))
-    for name, value in (("brand", brand), ("topic", topic), ("channel", channel)):
-        if value is None:
-            errors.append(field_error((*prefix, name), "Field required", "missing"))
-    errors.extend(catalog_errors(catalog, prefix, brand, topic, channel))
+    named = (brand, topic, channel)
+    if named not in window.known:
+        for name, value in zip(("brand", "topic", "channel"), named, strict=True):
+            if value is None:
+                errors.append(field_error((*prefix, name), "Field required", "missing"))
+        found = catalog_errors(catalog, prefix, brand, topic, channel)
+        if found:
+            errors.extend(found)
+        elif None not in named:
+            window.known.add(named)
     if send_at < EARLIEST_SEND:
         errors.append(field_error((*prefix, "send_at"), "at the earliest 1970-01-01T00:00:00Z"))
     if send_at > window.latest:
@@ -217,20 +221,21 @@ def decide_asks(
         fresh = load_customers(connection, ids, ctx.customers, lock=True)
         found = {ref: fresh[r.id] for ref, r in found.items() if r.id in fresh}
     records = {record.id: record for record in found.values()}
+    channels = frozenset(ask.request.channel for ask in asks)  # only these can be suppressed
     suppressions = remembered(
         connection,
-        ("suppressions", *((r.id, r.version) for r in records.values())),
-        lambda: load_suppressions(connection, ctx.keys, records.values()),
+        ("suppressions", channels, *((r.id, r.version) for r in records.values())),
+        lambda: load_suppressions(connection, ctx.keys, records.values(), ctx.customers, channels),
     )
-    sends = load_sends(connection, _cap_horizons(catalog, asks, found))
+    asked = [found.get(ask.ref) for ask in asks]
+    sends = load_sends(connection, _cap_horizons(catalog, asks, asked))
     reserved_ids = (a.message_id for a in asks if a.reserve and a.message_id)
     stored = stored_sends(session, client_id, reserved_ids) if session and reserving else {}
     facts: dict[str, CustomerFacts] = {}
     answers: list[Answer] = []
-    for ask in asks:
+    for ask, record in zip(asks, asked, strict=True):
         topic = catalog.topics[(ask.request.brand, ask.request.topic)]
         marketing = topic.kind == "marketing"
-        record = found.get(ask.ref)
         earlier = stored.get(ask.message_id) if ask.reserve and ask.message_id else None
         if record is None:
             if earlier is not None:  # the message_id names a send to a live customer
@@ -272,25 +277,19 @@ def decide_asks(
 
 
 def _cap_horizons(
-    catalog: CatalogFacts, asks: Sequence[Ask], found: Mapping[Reference, CustomerRecord]
+    catalog: CatalogFacts, asks: Sequence[Ask], asked: Sequence[CustomerRecord | None]
 ) -> dict[str, datetime]:
-    """Per customer, the earliest send that can matter to a cap of theirs."""
+    """Per customer, the earliest send that can matter to a cap of theirs (`asked`: each
+    ask's customer)."""
     horizons: dict[str, datetime] = {}
-    periods: dict[tuple[str, str], timedelta | None] = {}
-    for ask in asks:
-        record = found.get(ask.ref)
-        if (
-            record is None
-            or catalog.topics[(ask.request.brand, ask.request.topic)].kind != "marketing"
-        ):
+    for ask, record in zip(asks, asked, strict=True):
+        request = ask.request
+        if record is None or catalog.topics[(request.brand, request.topic)].kind != "marketing":
             continue  # caps count and limit marketing only
-        key = (record.id, ask.request.brand)
-        if key not in periods:
-            periods[key] = longest_cap(record.document, [catalog.brands[ask.request.brand].cap])
-        period = periods[key]
+        period = longest_cap(record, catalog.brands[request.brand].cap)
         if period is None:
             continue
-        send_at = ask.request.send_at
+        send_at = request.send_at
         since = send_at - period if send_at - EARLIEST > period else EARLIEST
         if record.id not in horizons or since < horizons[record.id]:
             horizons[record.id] = since

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
@@ -32,6 +32,7 @@ from app.models import Suppression as SuppressionRow
 from app.models.send import COUNTING
 from app.prepared import Prepared, among
 
+_NONE: frozenset[str] = frozenset()
 CHUNK = 500  # SQLite bounds the number of bind variables in one statement
 
 
@@ -48,6 +49,11 @@ class CustomerRecord:
     timezone: str | None
     document: Mapping[str, Any]
     version: int
+    # The longest cap period, in days, the document sets (None: it sets no cap).
+    cap_days: int | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cap_days", _longest_days(self.document))
 
     def addresses(self) -> dict[str, tuple[str, ...]]:
         """The address(es) per channel that has one (`in_app` needs none)."""
@@ -78,27 +84,72 @@ CUSTOMER_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class AddressHashes:
+    """A customer's addresses as the keyed hashes suppressions are stored under."""
+
+    # Per channel with an address: for each of its addresses, the hashes a lookup tries.
+    per_address: Mapping[str, tuple[tuple[str, ...], ...]]
+    # Per channel: all of them.
+    every: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, keys: Keys, record: CustomerRecord) -> AddressHashes:
+        per_address = {
+            channel: tuple(keys.identifier_hashes(channel, a) for a in addresses)
+            for channel, addresses in record.addresses().items()
+        }
+        every = {
+            channel: frozenset(h for hashes in per for h in hashes)
+            for channel, per in per_address.items()
+        }
+        return cls(per_address, every)
+
+
+@dataclass(slots=True)
+class _Entry:
+    version: int
+    record: CustomerRecord
+    facts: CustomerFacts
+    hashes: AddressHashes | None = None
+
+
 class CustomerCache:
-    """Each customer as last read, at its version, with its engine facts: `version` moves with
-    every change to identity or preferences, so an entry at the asked version is never stale.
-    One entry per customer; bounded; safe across threads."""
+    """Each customer as last read, at its version, with what is made from it (engine facts,
+    address hashes): `version` moves with every change to identity or preferences, so an
+    entry at the asked version is never stale. One entry per customer; bounded; safe across
+    threads."""
 
-    def __init__(self, size: int = 100_000) -> None:
+    def __init__(self, keys: Keys, size: int = 100_000) -> None:
+        self._keys = keys
         self._size = size
-        self._entries: dict[str, tuple[int, CustomerRecord, CustomerFacts]] = {}
+        self._entries: dict[str, _Entry] = {}
 
-    def record(self, key: tuple[str, int]) -> CustomerRecord | None:
+    def _entry(self, key: tuple[str, int]) -> _Entry | None:
         entry = self._entries.get(key[0])
-        return entry[1] if entry is not None and entry[0] == key[1] else None
+        return entry if entry is not None and entry.version == key[1] else None
+
+    def record(self, customer_id: str, version: int) -> CustomerRecord | None:
+        entry = self._entries.get(customer_id)
+        return entry.record if entry is not None and entry.version == version else None
 
     def facts(self, key: tuple[str, int]) -> CustomerFacts | None:
-        entry = self._entries.get(key[0])
-        return entry[2] if entry is not None and entry[0] == key[1] else None
+        entry = self._entry(key)
+        return None if entry is None else entry.facts
+
+    def hashes(self, record: CustomerRecord) -> AddressHashes:
+        """The record's address hashes, made once per version of a cached customer."""
+        entry = self._entry((record.id, record.version))
+        if entry is None:
+            return AddressHashes.of(self._keys, record)
+        if entry.hashes is None:
+            entry.hashes = AddressHashes.of(self._keys, record)
+        return entry.hashes
 
     def keep(self, key: tuple[str, int], record: CustomerRecord, facts: CustomerFacts) -> None:
         if len(self._entries) >= self._size:
             self._entries.clear()  # rarely: simpler and cheaper than tracking recency
-        self._entries[key[0]] = (key[1], record, facts)
+        self._entries[key[0]] = _Entry(key[1], record, facts)
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -119,7 +170,7 @@ def customer_rows() -> Select[*tuple[Any, ...]]:
 def customer_record(row: Sequence[Any], cache: CustomerCache | None = None) -> CustomerRecord:
     """A row of `customer_rows` as a record, from the cache when it holds this version."""
     key = (row[0], row[1])
-    if cache is not None and (cached := cache.record(key)) is not None:
+    if cache is not None and (cached := cache.record(*key)) is not None:
         return cached
     postal = None if row[6] is None else json.loads(row[6])
     record = CustomerRecord(
@@ -238,7 +289,7 @@ def _named(
     named: list[tuple[str, CustomerRecord]] = []
     missing: dict[str, str] = {}  # customer id: identifier
     for customer_id, version, identifier in VERSIONS_BY[kind].rows(connection, {"values": values}):
-        record = cache.record((customer_id, version))
+        record = cache.record(customer_id, version)
         if record is None:
             missing[customer_id] = identifier
         else:
@@ -250,46 +301,47 @@ def _named(
 
 
 def load_suppressions(
-    connection: Connection, keys: Keys, customers: Collection[CustomerRecord]
+    connection: Connection,
+    keys: Keys,
+    customers: Collection[CustomerRecord],
+    cache: CustomerCache | None = None,
+    channels: Collection[str] | None = None,
 ) -> dict[str, dict[str, tuple[Suppression, ...]]]:
-    """Active suppressions per customer id and channel.
+    """Active suppressions per customer id and channel (of `channels`: every one by default).
 
     A channel with several addresses (push tokens) counts as suppressed only by what blocks
     every one of them.
     """
+    hashed = [
+        (record.id, cache.hashes(record) if cache else AddressHashes.of(keys, record))
+        for record in customers
+    ]
     # The keyed hash covers the channel too: one hash names one (channel, address).
-    wanted = sorted(
-        {
-            address_hash
-            for record in customers
-            for channel, addresses in record.addresses().items()
-            for address in addresses
-            for address_hash in keys.identifier_hashes(channel, address)
-        }
-    )
+    wanted: set[str] = set()
+    for _, hashes in hashed:
+        for channel in hashes.every if channels is None else channels:
+            wanted |= hashes.every.get(channel, _NONE)
     if not wanted:
         return {}
     per_address: dict[tuple[str, str], list[Suppression]] = {}
-    for channel, address_hash, reason, brand in SUPPRESSIONS.rows(connection, {"values": wanted}):
+    for channel, address_hash, reason, brand in SUPPRESSIONS.rows(
+        connection, {"values": sorted(wanted)}
+    ):
         per_address.setdefault((channel, address_hash), []).append(
             Suppression(reason=cast(SuppressionReason, reason), brand=brand)
         )
     result: dict[str, dict[str, tuple[Suppression, ...]]] = {}
     if not per_address:
         return result
-    for record in customers:
-        for channel, addresses in record.addresses().items():
+    for customer_id, hashes in hashed:
+        for channel, addresses in hashes.per_address.items():
             sets = [
-                {
-                    suppression
-                    for address_hash in keys.identifier_hashes(channel, a)
-                    for suppression in per_address.get((channel, address_hash), ())
-                }
-                for a in addresses
+                {s for h in address_hashes for s in per_address.get((channel, h), ())}
+                for address_hashes in addresses
             ]
             common = set.intersection(*sets) if sets else set()
             if common:
-                result.setdefault(record.id, {})[channel] = tuple(common)
+                result.setdefault(customer_id, {})[channel] = tuple(common)
     return result
 
 
@@ -308,15 +360,19 @@ def load_sends(connection: Connection, since: Mapping[str, datetime]) -> dict[st
     return result
 
 
-def longest_cap(document: Mapping[str, Any], brand_caps: Iterable[Cap | None]) -> timedelta | None:
-    """The longest cap period that can apply to a customer, or None when no cap applies."""
-    days = [c.period_days for c in brand_caps if c is not None]
-    if cap := document.get("global_cap"):
-        days.append(cap["period_days"])
-    for brand in document.get("brands", {}).values():
-        if cap := brand.get("cap"):
-            days.append(cap["period_days"])
-    return timedelta(days=max(days)) if days else None
+def longest_cap(record: CustomerRecord, brand_cap: Cap | None) -> timedelta | None:
+    """The longest cap period that can apply to a customer's sends for a brand with
+    `brand_cap`, or None when no cap applies."""
+    days = record.cap_days
+    if brand_cap is not None and (days is None or brand_cap.period_days > days):
+        days = brand_cap.period_days
+    return None if days is None else timedelta(days=days)
+
+
+def _longest_days(document: Mapping[str, Any]) -> int | None:
+    days = [cap["period_days"] for cap in (document.get("global_cap"),) if cap]
+    days += [b["cap"]["period_days"] for b in document.get("brands", {}).values() if b.get("cap")]
+    return max(days, default=None)
 
 
 def customer_facts(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
@@ -88,9 +87,9 @@ def channel_address(channel: str, value: str) -> str:
     raise InvalidIdentifier("this channel has no addresses")
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """A parsed customer reference: `c_…`, `ext:ID`, `email:ADDRESS` or `tel:+E164`."""
+class Reference(NamedTuple):
+    """A parsed customer reference: `c_…`, `ext:ID`, `email:ADDRESS` or `tel:+E164`. A tuple:
+    hashed and compared in C, as a key of every batch's lookups."""
 
     kind: RefKind
     value: str
