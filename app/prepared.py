@@ -3,10 +3,13 @@
 For the decision path, where SQLAlchemy's work per execution (about 40 µs) costs several times
 the query itself (about 5 µs on SQLite). The statements stay ordinary Core selects: the same
 columns, types and error classes as `connection.execute` gives, minus the per-call overhead.
-A list of values is bound as one parameter (`among`): a JSON array that SQLite reads with
-`json_each`, an array on PostgreSQL; so a batch's customers are one query, whatever their number.
-When every list holds one value (a single decision), a variant compares with `=`: on SQLite
-about three times cheaper than reading a one-element array.
+A list of values is bound as one parameter (`among`): a JSON array, read as rows by
+`json_each` on SQLite and `jsonb_array_elements_text` on PostgreSQL, so a batch's customers are
+one query, whatever their number. The rows are joined to the filtered column by equality: each
+value is one lookup in the column's index. (`column IN (SELECT value FROM json_each(?))` costs
+twice as much on SQLite, which first builds a temporary index of the list.) When every list
+holds one value (a single decision), a variant compares with `=`: on SQLite about three times
+cheaper than reading a one-element array.
 """
 
 from __future__ import annotations
@@ -16,16 +19,18 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import orjson
-from sqlalchemy import ARRAY, Connection, String, bindparam
+from sqlalchemy import Connection, String, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, QueryableAttribute
-from sqlalchemy.sql import ColumnElement, Select, visitors
+from sqlalchemy.sql import ColumnElement, FromClause, Select, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.sql.visitors import InternalTraversal
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -37,30 +42,50 @@ MEMO_SIZE = 100_000
 
 
 class ValueList(TypeDecorator[Collection[Any]]):
-    """A list bound as one parameter: JSON text on SQLite, an array on PostgreSQL."""
+    """A list of strings bound as one parameter: a JSON array, each value once."""
 
     impl = String
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(ARRAY(String()))
-        return dialect.type_descriptor(String())
-
-    def process_bind_param(self, value: Collection[Any] | None, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: Collection[Any] | None, dialect: Dialect) -> Any:  # noqa: ARG002
         if value is None:
             return None
-        return list(value) if dialect.name == "postgresql" else orjson.dumps(list(value)).decode()
+        return orjson.dumps(list(dict.fromkeys(value))).decode()
+
+
+class _Listed(FunctionElement[Any]):
+    """The values of a list bound as one parameter, as rows of one column, `value`."""
+
+    name = "listed"
+    inherit_cache = True
+
+
+@compiles(_Listed)
+def _listed_sqlite(element: _Listed, compiler: SQLCompiler, **kw: Any) -> str:
+    if kw.get(SINGLE):  # the value is compared by `Among` itself: one row, to join with
+        return "(SELECT 1 AS value)"
+    return f"json_each({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Listed, "postgresql")
+def _listed_postgresql(element: _Listed, compiler: SQLCompiler, **kw: Any) -> str:
+    if kw.get(SINGLE):
+        return "(SELECT 1 AS value)"
+    return f"jsonb_array_elements_text(CAST({compiler.process(element.clauses, **kw)} AS JSONB))"
 
 
 class Among(ColumnElement[bool]):
-    """`column` is one of the values bound under `name` (a list)."""
+    """`column` is one of the values bound under `name` (a list), or of the fixed `values`.
+
+    A list bound per call brings its rows into the statement's FROM (`listed`), joined here.
+    """
 
     __visit_name__ = "among"
     inherit_cache = True
     _traverse_internals = [  # noqa: RUF012  (SQLAlchemy's own declaration)
         ("column", InternalTraversal.dp_clauseelement),
         ("values", InternalTraversal.dp_clauseelement),
+        ("listed", InternalTraversal.dp_clauseelement),
     ]
 
     def __init__(
@@ -73,6 +98,19 @@ class Among(ColumnElement[bool]):
             type_=ValueList(),
             required=values is None,
         )
+        self.listed: TableValuedAlias | None = None
+        if values is None:
+            kind = column.type
+            if not isinstance(
+                kind.impl_instance if isinstance(kind, TypeDecorator) else kind, String
+            ):
+                raise TypeError(f"among() binds lists of strings, not of {kind}")  # rows: text
+            self.listed = _Listed(self.values).table_valued("value")
+
+    @property
+    def _from_objects(self) -> list[FromClause]:
+        listed = [] if self.listed is None else [self.listed]
+        return [*self.column._from_objects, *listed]
 
 
 def among(
@@ -91,25 +129,15 @@ def among(
 SINGLE = "among_single"  # a compile option: lists bound per call hold one value, compared with =
 
 
-def _render(element: Among, compiler: SQLCompiler, listed: str, **kw: Any) -> str:
-    column = compiler.process(element.column, **kw)
-    if not element.values.required:  # values the statement holds: written out
-        kw["literal_binds"] = True
-        return compiler.process(element.column.in_(list(element.values.value or ())), **kw)
-    if kw.get(SINGLE):
-        value = bindparam(element.values.key, type_=element.column.type)
-        return f"{column} = {compiler.process(value, **kw)}"
-    return listed.format(column=column, values=compiler.process(element.values, **kw))
-
-
 @compiles(Among)
-def _among_sqlite(element: Among, compiler: SQLCompiler, **kw: Any) -> str:
-    return _render(element, compiler, "{column} IN (SELECT value FROM json_each({values}))", **kw)
-
-
-@compiles(Among, "postgresql")
-def _among_postgresql(element: Among, compiler: SQLCompiler, **kw: Any) -> str:
-    return _render(element, compiler, "{column} = ANY({values})", **kw)
+def _among(element: Among, compiler: SQLCompiler, **kw: Any) -> str:
+    column = element.column
+    if element.listed is None:  # values the statement holds: written out
+        kw["literal_binds"] = True
+        return compiler.process(column.in_(list(element.values.value or ())), **kw)
+    if kw.get(SINGLE):
+        return compiler.process(column == bindparam(element.values.key, type_=column.type), **kw)
+    return compiler.process(column == element.listed.c.value, **kw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,22 @@ class CustomerCache:
         entry = self._entries.get(customer_id)
         return entry.record if entry is not None and entry.version == version else None
 
+    def split(
+        self, rows: Iterable[Sequence[Any]]
+    ) -> tuple[list[tuple[str, CustomerRecord]], dict[str, str]]:
+        """Of rows (customer id, version, identifier): (identifier, record) of each customer
+        held at that version, and {customer id: identifier} of the others."""
+        entries = self._entries
+        held: list[tuple[str, CustomerRecord]] = []
+        missing: dict[str, str] = {}
+        for customer_id, version, identifier in rows:
+            entry = entries.get(customer_id)
+            if entry is not None and entry.version == version:
+                held.append((identifier, entry.record))
+            else:
+                missing[customer_id] = identifier
+        return held, missing
+
     def facts(self, key: tuple[str, int]) -> CustomerFacts | None:
         entry = self._entry(key)
         return None if entry is None else entry.facts
@@ -259,13 +275,13 @@ def find_customers(
     connection: Connection, refs: Iterable[Reference], cache: CustomerCache | None = None
 ) -> dict[Reference, CustomerRecord]:
     """The live customer each reference names; a phone number of several customers names none."""
-    by_kind: dict[RefKind, set[str]] = {}
-    for ref in refs:
-        by_kind.setdefault(ref.kind, set()).add(ref.value)
+    by_kind: dict[RefKind, list[str]] = {}
+    for kind, value in set(refs):
+        by_kind.setdefault(kind, []).append(value)
     found: dict[Reference, CustomerRecord] = {}
     ambiguous: set[Reference] = set()
     for kind, values in by_kind.items():
-        for identifier, record in _named(connection, kind, sorted(values), cache):
+        for identifier, record in _named(connection, kind, values, cache):
             ref = Reference(kind, identifier)
             if ref in found:
                 ambiguous.add(ref)
@@ -286,14 +302,7 @@ def _named(
     if cache is None:
         rows = CUSTOMERS_BY[kind].rows(connection, {"values": values})
         return [(row[-1], customer_record(row)) for row in rows]
-    named: list[tuple[str, CustomerRecord]] = []
-    missing: dict[str, str] = {}  # customer id: identifier
-    for customer_id, version, identifier in VERSIONS_BY[kind].rows(connection, {"values": values}):
-        record = cache.record(customer_id, version)
-        if record is None:
-            missing[customer_id] = identifier
-        else:
-            named.append((identifier, record))
+    named, missing = cache.split(VERSIONS_BY[kind].rows(connection, {"values": values}))
     if missing:
         rows = CUSTOMERS_BY["id"].rows(connection, {"values": sorted(missing)})
         named.extend((missing[row[0]], customer_record(row, cache)) for row in rows)
