@@ -99,8 +99,11 @@ class KeptConnection:
         self._version: int | None = None
         self._cursor: Any = None  # the driver's, asking for `data_version`
 
-    @contextmanager
-    def use(self) -> Iterator[Connection]:
+    def use(self) -> KeptConnection:
+        """The connection, as a context manager (`with kept.use() as connection:`)."""
+        return self
+
+    def __enter__(self) -> Connection:
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             self.close()  # a connection lost: back to the pool, which replaces it
@@ -116,10 +119,11 @@ class KeptConnection:
         if version != self._version:
             connection.info[MEMO].clear()
             self._version = version
-        try:
-            yield connection
-        finally:
-            connection.rollback()
+        return connection
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._connection is not None:
+            self._connection.rollback()
 
     def close(self) -> None:
         if self._connection is not None:

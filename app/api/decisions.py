@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import Annotated, Any
 
@@ -71,22 +71,17 @@ def _reserving(batch: BatchBody) -> bool:
     )
 
 
-@contextmanager
 def _unit(
     state: State, reserving: bool, kept: KeptConnection | None
-) -> Iterator[Session | Connection]:
+) -> AbstractContextManager[Session | Connection]:
     """A write session when a reservation is stored; else a connection, which reads enough:
     `kept` (the event loop's own) or one from the pool."""
     if reserving:
-        with write_session(state.engine) as session:
-            yield session
-    elif kept is not None:
-        with kept.use() as connection:
-            yield connection
-    else:
-        engine: Engine = state.engine
-        with engine.connect() as connection:
-            yield connection
+        return write_session(state.engine)
+    if kept is not None:
+        return kept.use()
+    engine: Engine = state.engine
+    return engine.connect()
 
 
 def _decide(

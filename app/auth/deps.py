@@ -94,25 +94,12 @@ def token_claims(request: Request) -> TokenClaims:
 CLIENT = Prepared(
     select(
         col(ApiClient.disabled_at),
-        # JSON as text: parsed once per distinct row (`_grants`).
+        # JSON as text: parsed once per distinct row and token (`_principal`).
         sql_cast(col(ApiClient.scopes), Text),
         sql_cast(col(ApiClient.brands), Text),
         col(ApiClient.secret_hash),
     ).where(col(ApiClient.id) == bindparam("client_id"))
 )
-
-
-@lru_cache(maxsize=1024)
-def _grants(
-    scopes: str, brands: str | None, secret_hash: str
-) -> tuple[frozenset[str], frozenset[str] | None, str]:
-    """A client row's scopes, brand limit (None: every brand) and secret tag."""
-    limit = json.loads(brands) if brands else None
-    return (
-        frozenset(json.loads(scopes)),
-        None if limit is None else frozenset(limit),
-        secret_tag(secret_hash),
-    )
 
 
 def client_principal(
@@ -124,15 +111,33 @@ def client_principal(
     rows = CLIENT.rows(connection, {"client_id": claims.client_id})
     if not rows or rows[0][0] is not None:
         raise AuthError(401, "The client of this token is disabled.", "invalid_token")
-    scopes, brands, tag = _grants(*rows[0][1:])
-    if claims.secret_tag is None or not hmac.compare_digest(claims.secret_tag, tag):
+    scopes, brands, secret_hash = rows[0][1:]
+    return _principal(
+        scopes, brands, secret_hash, claims.client_id, claims.scopes, claims.secret_tag, needed
+    )
+
+
+@lru_cache(maxsize=1024)
+def _principal(
+    scopes_granted: str,
+    brands: str | None,
+    secret_hash: str,
+    client_id: str,
+    scopes: frozenset[str],
+    token_tag: str | None,
+    needed: frozenset[str],
+) -> ClientPrincipal:
+    """The principal of a live client's row and a token's claims (made once per distinct pair;
+    an error is raised each time, as nothing raised is remembered)."""
+    if token_tag is None or not hmac.compare_digest(token_tag, secret_tag(secret_hash)):
         raise AuthError(
             401, "The client's secret has changed since this token was issued.", "invalid_token"
         )
+    limit = json.loads(brands) if brands else None
     principal = ClientPrincipal(
-        client_id=claims.client_id,
-        scopes=claims.scopes & scopes,
-        brands=brands,
+        client_id=client_id,
+        scopes=scopes & frozenset(json.loads(scopes_granted)),
+        brands=None if limit is None else frozenset(limit),
     )
     if missing := sorted(needed - principal.scopes):
         raise AuthError(
