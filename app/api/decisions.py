@@ -53,7 +53,7 @@ def _answer(links: Links, ask: Ask, answer: Answer) -> dict[str, Any]:
         )
     return {
         "decision": decision.outcome,
-        "reasons": list(decision.reasons),
+        "reasons": decision.reasons,  # a tuple: encoded as an array
         "next_allowed_at": None
         if decision.next_allowed_at is None
         else format_instant(decision.next_allowed_at),

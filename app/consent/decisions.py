@@ -94,22 +94,47 @@ def validate_asks(
     return asks
 
 
+# What an item names, its defaults applied: brand, topic, channel, send_at.
+_Named = tuple[str | None, str | None, str | None, datetime]
+
+
 class _Window:
-    """The instants a batch's items are checked against, the requests already made and the
-    (brand, topic, channel) found in the catalog: the items of a batch mostly share them."""
+    """The instants a batch's items are checked against, and the requests already checked:
+    the items of a batch mostly share brand, topic, channel and time."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.latest = now + MAX_AHEAD
         self.earliest_reservation = now - RESERVE_PAST
-        self.requests: dict[tuple[str, str, str, datetime], DecisionRequest] = {}
-        self.known: set[tuple[str | None, str | None, str | None]] = set()
+        self.requests: dict[
+            tuple[str | None, str | None, str | None, datetime], DecisionRequest
+        ] = {}
 
-    def request(self, brand: str, topic: str, channel: str, send_at: datetime) -> DecisionRequest:
-        key = (brand, topic, channel, send_at)
-        found = self.requests.get(key)
-        if found is None:
-            found = self.requests[key] = DecisionRequest(brand, topic, channel, send_at)
+    def request(
+        self,
+        catalog: CatalogFacts,
+        named: _Named,
+        prefix: tuple[str | int, ...],
+        errors: list[dict[str, Any]],
+    ) -> DecisionRequest | None:
+        """The request of (brand, topic, channel, send_at), once they are found valid; None,
+        with the errors added, when they are not."""
+        found = self.requests.get(named)
+        if found is not None:
+            return found
+        brand, topic, channel, send_at = named
+        count = len(errors)
+        for name, value in (("brand", brand), ("topic", topic), ("channel", channel)):
+            if value is None:
+                errors.append(field_error((*prefix, name), "Field required", "missing"))
+        errors.extend(catalog_errors(catalog, prefix, brand, topic, channel))
+        if send_at < EARLIEST_SEND:
+            errors.append(field_error((*prefix, "send_at"), "at the earliest 1970-01-01T00:00:00Z"))
+        if send_at > self.latest:
+            errors.append(field_error((*prefix, "send_at"), "at most 366 days ahead"))
+        if len(errors) > count or brand is None or topic is None or channel is None:
+            return None
+        found = self.requests[named] = DecisionRequest(brand, topic, channel, send_at)
         return found
 
 
@@ -121,32 +146,16 @@ def _validate(
     prefix: tuple[str | int, ...],
     errors: list[dict[str, Any]],
 ) -> Ask | None:
-    now = window.now
     count = len(errors)
-    brand = item.brand or batch.brand
-    topic = item.topic or batch.topic
-    channel = item.channel or batch.channel
-    send_at = item.send_at or batch.send_at or now
+    send_at = item.send_at or batch.send_at or window.now
+    named = (item.brand or batch.brand, item.topic or batch.topic, item.channel or batch.channel)
     reserve = item.reserve if item.reserve is not None else bool(batch.reserve)
     ref: Reference | None = None
     try:
         ref = parse_reference(item.customer)
     except InvalidIdentifier as error:
         errors.append(field_error((*prefix, "customer"), str(error)))
-    named = (brand, topic, channel)
-    if named not in window.known:
-        for name, value in zip(("brand", "topic", "channel"), named, strict=True):
-            if value is None:
-                errors.append(field_error((*prefix, name), "Field required", "missing"))
-        found = catalog_errors(catalog, prefix, brand, topic, channel)
-        if found:
-            errors.extend(found)
-        elif None not in named:
-            window.known.add(named)
-    if send_at < EARLIEST_SEND:
-        errors.append(field_error((*prefix, "send_at"), "at the earliest 1970-01-01T00:00:00Z"))
-    if send_at > window.latest:
-        errors.append(field_error((*prefix, "send_at"), "at most 366 days ahead"))
+    request = window.request(catalog, (*named, send_at), prefix, errors)
     if reserve:
         if item.message_id is None:
             errors.append(field_error((*prefix, "message_id"), "a reservation needs a message_id"))
@@ -158,10 +167,9 @@ def _validate(
                     "POST /sends",
                 )
             )
-    if len(errors) > count or ref is None or brand is None or topic is None or channel is None:
+    if len(errors) > count or ref is None or request is None:
         return None
     timed = item.send_at is not None or batch.send_at is not None
-    request = window.request(brand, topic, channel, send_at)
     return Ask(ref, request, reserve, item.message_id, timed)
 
 

@@ -125,9 +125,9 @@ class CustomerCache:
         self._size = size
         self._entries: dict[str, _Entry] = {}
 
-    def _entry(self, key: tuple[str, int]) -> _Entry | None:
-        entry = self._entries.get(key[0])
-        return entry if entry is not None and entry.version == key[1] else None
+    def _entry(self, record: CustomerRecord) -> _Entry | None:
+        entry = self._entries.get(record.id)
+        return entry if entry is not None and entry.version == record.version else None
 
     def record(self, customer_id: str, version: int) -> CustomerRecord | None:
         entry = self._entries.get(customer_id)
@@ -149,13 +149,13 @@ class CustomerCache:
                 missing[customer_id] = identifier
         return held, missing
 
-    def facts(self, key: tuple[str, int]) -> CustomerFacts | None:
-        entry = self._entry(key)
+    def facts(self, record: CustomerRecord) -> CustomerFacts | None:
+        entry = self._entry(record)
         return None if entry is None else entry.facts
 
     def hashes(self, record: CustomerRecord) -> AddressHashes:
         """The record's address hashes, made once per version of a cached customer."""
-        entry = self._entry((record.id, record.version))
+        entry = self._entry(record)
         if entry is None:
             return AddressHashes.of(self._keys, record)
         if entry.hashes is None:
@@ -390,7 +390,7 @@ def customer_facts(
     cache: CustomerCache | None = None,
 ) -> CustomerFacts:
     """The engine's view of a customer, from the stored document (already validated)."""
-    cached = None if cache is None else cache.facts((record.id, record.version))
+    cached = None if cache is None else cache.facts(record)
     if cached is not None:
         return replace(cached, suppressions=suppressions) if suppressions else cached
     doc = record.document

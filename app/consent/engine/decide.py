@@ -40,10 +40,9 @@ def decide(
     """Decide one request against the catalog, the customer (None: unknown) and their sends.
 
     `sends` are the customer's marketing sends that count against caps, the request's own
-    excluded. Brand, topic and channel must already be valid for the catalog (else KeyError).
+    excluded. Brand, topic and channel must already be valid for the catalog (else KeyError);
+    send_at is timezone-aware (`DecisionRequest` refuses one that is not).
     """
-    if request.send_at.utcoffset() is None:
-        raise ValueError("send_at must be timezone-aware")
     if customer is None:
         return _UNKNOWN
     case = Case(catalog, customer, sends, request)

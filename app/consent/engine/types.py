@@ -165,6 +165,10 @@ class DecisionRequest:
     channel: str
     send_at: datetime
 
+    def __post_init__(self) -> None:
+        if self.send_at.utcoffset() is None:
+            raise ValueError("send_at must be timezone-aware")
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
