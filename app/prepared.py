@@ -60,18 +60,15 @@ class _Listed(FunctionElement[Any]):
     inherit_cache = True
 
 
+# Per dialect, the function that reads a JSON array as rows of one column, `value`.
+_ROWS = {"sqlite": "json_each({})", "postgresql": "jsonb_array_elements_text(CAST({} AS JSONB))"}
+
+
 @compiles(_Listed)
-def _listed_sqlite(element: _Listed, compiler: SQLCompiler, **kw: Any) -> str:
+def _listed(element: _Listed, compiler: SQLCompiler, **kw: Any) -> str:
     if kw.get(SINGLE):  # the value is compared by `Among` itself: one row, to join with
         return "(SELECT 1 AS value)"
-    return f"json_each({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Listed, "postgresql")
-def _listed_postgresql(element: _Listed, compiler: SQLCompiler, **kw: Any) -> str:
-    if kw.get(SINGLE):
-        return "(SELECT 1 AS value)"
-    return f"jsonb_array_elements_text(CAST({compiler.process(element.clauses, **kw)} AS JSONB))"
+    return _ROWS[compiler.dialect.name].format(compiler.process(element.clauses, **kw))
 
 
 class Among(ColumnElement[bool]):

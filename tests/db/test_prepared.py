@@ -100,6 +100,18 @@ def test_values_the_statement_holds_are_written_out(db: Session, stored: list[st
     ]
 
 
+def test_a_value_named_twice_finds_its_row_once(db: Session, stored: list[str]) -> None:
+    # The list's values are rows joined to the column: one value twice must not be two rows.
+    rows = Prepared(BY_HASH).rows(db.connection(), {"hashes": [stored[0], stored[2], stored[0]]})
+
+    assert [row[0] for row in by_hash(rows)] == [stored[0], stored[2]]
+
+
+def test_a_list_filters_text_columns_only() -> None:
+    with pytest.raises(TypeError, match="strings"):
+        among(col(Suppression.occurred_at), "instants")
+
+
 def test_a_list_in_in_is_refused_with_a_pointer_to_among(db: Session) -> None:
     statement = Prepared(select(col(Suppression.id)).where(col(Suppression.reason).in_(["stop"])))
 
