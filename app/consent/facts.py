@@ -275,14 +275,14 @@ def find_customers(
     connection: Connection, refs: Iterable[Reference], cache: CustomerCache | None = None
 ) -> dict[Reference, CustomerRecord]:
     """The live customer each reference names; a phone number of several customers names none."""
-    by_kind: dict[RefKind, list[str]] = {}
-    for kind, value in set(refs):
-        by_kind.setdefault(kind, []).append(value)
+    by_kind: dict[RefKind, dict[str, Reference]] = {}
+    for ref in set(refs):
+        by_kind.setdefault(ref.kind, {})[ref.value] = ref
     found: dict[Reference, CustomerRecord] = {}
     ambiguous: set[Reference] = set()
-    for kind, values in by_kind.items():
-        for identifier, record in _named(connection, kind, values, cache):
-            ref = Reference(kind, identifier)
+    for kind, named in by_kind.items():
+        for identifier, record in _named(connection, kind, list(named), cache):
+            ref = named[identifier]  # the database holds identifiers as references name them
             if ref in found:
                 ambiguous.add(ref)
             found[ref] = record
