@@ -51,6 +51,8 @@ from app.web.errors import PageError
 from app.web.headers import SecurityHeaders
 from app.web.i18n import Language
 
+# The cyclic collector's thresholds per generation (Python's defaults: 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 20)
 ROUTERS = (
     health.router,
     oauth.router,
@@ -113,6 +115,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # What startup made lives as long as the process: the cyclic garbage collector need not
         # walk it again on every full collection (measured: batches run about a fifth faster).
         gc.freeze()
+        # A request allocates thousands of objects that reference counting frees, few of them
+        # in cycles: collect young objects every 50,000 allocations rather than every 700, so a
+        # batch's items are not walked again and again while it runs (measured: batches about
+        # 6% faster; `docs/performance.md`).
+        gc.set_threshold(*GC_THRESHOLDS)
         async with tally.flushing(engine, every=resolved.tally_flush_seconds):
             yield
         if app.state.loop_reads is not None:
