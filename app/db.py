@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -91,6 +92,12 @@ class KeptConnection:
     It never writes, so `PRAGMA data_version` tells whether any other connection committed
     since its last use: while none did, the rows it read before (`app.prepared.MEMO`) are
     still what the database holds, and are not read again.
+
+    On an event loop it asks once per turn of the loop: at the first use in a turn, after the
+    loop read every request it handles in that turn. So each request still sees every commit
+    made before it arrived; one made later in the same turn is seen from the next turn on, as
+    if the requests of the turn had been answered a moment earlier. Outside a loop it asks at
+    every use.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -98,6 +105,7 @@ class KeptConnection:
         self._connection: Connection | None = None
         self._version: int | None = None
         self._cursor: Any = None  # the driver's, asking for `data_version`
+        self._asked = False  # in this turn of the event loop
 
     def use(self) -> KeptConnection:
         """The connection, as a context manager (`with kept.use() as connection:`)."""
@@ -111,7 +119,13 @@ class KeptConnection:
             connection.info[MEMO] = {}
             self._version = None
             self._cursor = connection.connection.cursor()
-        # Straight to the driver: this runs for every use.
+            self._asked = False
+        if not self._asked:
+            self._ask(connection)
+        return connection
+
+    def _ask(self, connection: Connection) -> None:
+        # Straight to the driver: this runs for every turn of the loop that decides.
         try:
             version = self._cursor.execute(DATA_VERSION).fetchone()[0]
         except connection.dialect.loaded_dbapi.Error as error:
@@ -119,7 +133,15 @@ class KeptConnection:
         if version != self._version:
             connection.info[MEMO].clear()
             self._version = version
-        return connection
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: ask again at the next use
+        self._asked = True
+        loop.call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._asked = False
 
     def __exit__(self, *exc_info: object) -> None:
         if self._connection is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlmodel import col
 
 from app.db import KeptConnection, create_db_engine, write_session
 from app.models import Suppression
-from app.prepared import Prepared, among
+from app.prepared import Prepared, Row, among
 from tests.databases import POSTGRES_URL, migrated_database
 
 pytestmark = pytest.mark.skipif(
@@ -77,3 +78,24 @@ def test_a_closed_kept_connection_leaves_no_rows_to_the_pool(engine: Engine) -> 
         assert REASONS.rows(connection, {"hashes": ["h3"]}) == []
         suppress(engine, "h3", "bounce")
         assert REASONS.rows(connection, {"hashes": ["h3"]}) == [("bounce",)]
+
+
+def test_on_an_event_loop_it_asks_once_per_turn(engine: Engine) -> None:
+    kept = KeptConnection(engine)
+
+    async def turns() -> tuple[list[Row], list[Row], list[Row]]:
+        with kept.use() as connection:
+            before = REASONS.rows(connection, {"hashes": ["h4"]})
+        suppress(engine, "h4", "stop")  # committed later in the same turn of the loop
+        with kept.use() as connection:
+            same_turn = REASONS.rows(connection, {"hashes": ["h4"]})
+        await asyncio.sleep(0)  # the next turn
+        with kept.use() as connection:
+            next_turn = REASONS.rows(connection, {"hashes": ["h4"]})
+        return before, same_turn, next_turn
+
+    before, same_turn, next_turn = asyncio.run(turns())
+
+    assert before == same_turn == []
+    assert next_turn == [("stop",)]
+    kept.close()
