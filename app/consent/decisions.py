@@ -219,27 +219,16 @@ def decide_asks(
         raise TypeError("reservations are stored through a Session")
     connection = connection_of(db)
     refs = tuple(a.ref for a in asks)
-    found = remembered(
-        connection, ("customers", refs), lambda: find_customers(connection, refs, ctx.customers)
-    )
-    if reserving and connection.dialect.name != "sqlite":
-        # Read again under the customers' row locks, so the cap check holds. (SQLite's write
-        # transaction took the whole database's lock at BEGIN, before the first read.)
-        ids = [r.id for r in found.values()]
-        fresh = load_customers(connection, ids, ctx.customers, lock=True)
-        found = {ref: fresh[r.id] for ref, r in found.items() if r.id in fresh}
-    records = {record.id: record for record in found.values()}
     channels = frozenset(ask.request.channel for ask in asks)  # only these can be suppressed
-    suppressions = remembered(
+    found, facts = remembered(
         connection,
-        ("suppressions", channels, *((r.id, r.version) for r in records.values())),
-        lambda: load_suppressions(connection, ctx.keys, records.values(), ctx.customers, channels),
+        ("customers", refs, channels),
+        lambda: _customers(connection, ctx, refs, channels, lock=reserving),
     )
     asked = [found.get(ask.ref) for ask in asks]
     sends = load_sends(connection, _cap_horizons(catalog, asks, asked))
     reserved_ids = (a.message_id for a in asks if a.reserve and a.message_id)
     stored = stored_sends(session, client_id, reserved_ids) if session and reserving else {}
-    facts: dict[str, CustomerFacts] = {}
     answers: list[Answer] = []
     for ask, record in zip(asks, asked, strict=True):
         topic = catalog.topics[(ask.request.brand, ask.request.topic)]
@@ -255,13 +244,8 @@ def decide_asks(
             if earlier.status not in (RELEASED, CANCELLED):
                 answers.append(Answer(ALLOW, record, True, marketing))
                 continue
-        customer = facts.get(record.id)
-        if customer is None:
-            customer = facts[record.id] = customer_facts(
-                record, suppressions.get(record.id, {}), ctx.customers
-            )
         own = sends.get(record.id, [])
-        decision = decide(catalog, customer, own, ask.request)
+        decision = decide(catalog, facts[record.id], own, ask.request)
         reserved = ask.reserve and decision.outcome == "allow"
         if reserved:
             assert ask.message_id is not None  # noqa: S101  (validated)
@@ -282,6 +266,34 @@ def decide_asks(
             # customer lock serialises only the same customer's reservations).
             raise Conflict("a message_id was used for another send") from error
     return answers
+
+
+def _customers(
+    connection: Connection,
+    ctx: Context,
+    refs: Sequence[Reference],
+    channels: frozenset[str],
+    *,
+    lock: bool,
+) -> tuple[dict[Reference, CustomerRecord], dict[str, CustomerFacts]]:
+    """The live customer each reference names, and each one's engine facts (with the
+    suppressions of `channels`). `lock`: for reservations, read under the customers' locks."""
+    found = find_customers(connection, refs, ctx.customers)
+    if lock and connection.dialect.name != "sqlite":
+        # Read again under the customers' row locks, so the cap check holds. (SQLite's write
+        # transaction took the whole database's lock at BEGIN, before the first read.)
+        ids = [r.id for r in found.values()]
+        fresh = load_customers(connection, ids, ctx.customers, lock=True)
+        found = {ref: fresh[r.id] for ref, r in found.items() if r.id in fresh}
+    records = {record.id: record for record in found.values()}
+    suppressions = load_suppressions(
+        connection, ctx.keys, records.values(), ctx.customers, channels
+    )
+    facts = {
+        customer_id: customer_facts(record, suppressions.get(customer_id, {}), ctx.customers)
+        for customer_id, record in records.items()
+    }
+    return found, facts
 
 
 def _cap_horizons(
