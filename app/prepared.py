@@ -151,7 +151,6 @@ class _Compiled:
     positional: bool
     order: tuple[_Param, ...]  # in the order of a positional paramstyle
     results: tuple[tuple[int, Processor], ...]
-    given: tuple[str, ...]  # the names of the values given per call
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         bound = [
@@ -233,8 +232,15 @@ class Prepared:
         A driver error is raised as SQLAlchemy's (`OperationalError` and the like); one that
         means the connection is lost also invalidates it, so the pool replaces it.
         """
-        dialect = connection.dialect
         values = params or {}
+        memo: dict[Any, list[Row]] | None = connection.info.get(MEMO)
+        key = None
+        if memo is not None:  # the statement and what is given: one lookup when read before
+            key = (self, *(_hashable(value) for value in values.values()))
+            found = memo.get(key)
+            if found is not None:
+                return found
+        dialect = connection.dialect
         lists = self._lists
         single = bool(lists) and all(len(values[name]) == 1 for name in lists)
         if single:
@@ -242,19 +248,12 @@ class Prepared:
             for name in lists:
                 (values[name],) = values[name]
         compiled = self._compiled.get((dialect.name, single)) or self._compile(dialect, single)
-        memo: dict[Any, list[Row]] | None = connection.info.get(MEMO)
-        if memo is None:
-            return self._run(connection, compiled, compiled.params(values))
-        given = [values[name] for name in compiled.given]
-        if not single:
-            given = [_hashable(value) for value in given]
-        key = (compiled.sql, *given)
-        found = memo.get(key)
-        if found is None:
+        rows = self._run(connection, compiled, compiled.params(values))
+        if memo is not None:
             if len(memo) >= MEMO_SIZE:
                 memo.clear()
-            found = memo[key] = self._run(connection, compiled, compiled.params(values))
-        return found
+            memo[key] = rows
+        return rows
 
     def _run(
         self, connection: Connection, compiled: _Compiled, bound: Sequence[Any] | Mapping[str, Any]
@@ -294,7 +293,6 @@ class Prepared:
             positional=dialect.positional,
             order=tuple(params[name] for name in names or ()),
             results=tuple(results),
-            given=tuple(name for name, param in params.items() if param.given),
         )
         self._compiled[(dialect.name, single)] = entry
         return entry
