@@ -106,9 +106,7 @@ class _Window:
         self.now = now
         self.latest = now + MAX_AHEAD
         self.earliest_reservation = now - RESERVE_PAST
-        self.requests: dict[
-            tuple[str | None, str | None, str | None, datetime], DecisionRequest
-        ] = {}
+        self.requests: dict[_Named, DecisionRequest] = {}
 
     def request(
         self,

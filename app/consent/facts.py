@@ -108,6 +108,9 @@ class AddressHashes:
 
 @dataclass(slots=True)
 class _Entry:
+    """A cached customer: the record at its version, its facts, its address hashes (made on
+    first use)."""
+
     version: int
     record: CustomerRecord
     facts: CustomerFacts
@@ -334,7 +337,7 @@ def load_suppressions(
         return {}
     per_address: dict[tuple[str, str], list[Suppression]] = {}
     for channel, address_hash, reason, brand in SUPPRESSIONS.rows(
-        connection, {"values": sorted(wanted)}
+        connection, {"values": list(wanted)}
     ):
         per_address.setdefault((channel, address_hash), []).append(
             Suppression(reason=cast(SuppressionReason, reason), brand=brand)
