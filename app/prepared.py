@@ -173,10 +173,6 @@ class _Compiled:
         return converted
 
 
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list | set) else value
-
-
 def driver_error(
     connection: Connection, cursor: Any, sql: str, error: DBAPIModule.Error
 ) -> Exception:
@@ -236,7 +232,7 @@ class Prepared:
         memo: dict[Any, list[Row]] | None = connection.info.get(MEMO)
         key = None
         if memo is not None:  # the statement and what is given: one lookup when read before
-            key = (self, *(_hashable(value) for value in values.values()))
+            key = (self, *[tuple(v) if isinstance(v, (list, set)) else v for v in values.values()])
             found = memo.get(key)
             if found is not None:
                 return found
