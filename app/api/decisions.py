@@ -24,10 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from app.api.direct import DirectRoute
-from app.api.metrics import count_decisions
 from app.api.responses import JsonResponse
 from app.auth.deps import Bearer, require_bearer
 from app.auth.links import Links
+from app.consent import tally
 from app.consent.context import Context
 from app.consent.decisions import Answer, Ask, decide_asks, validate_asks
 from app.consent.schemas import BatchBody, DecisionBody
@@ -110,7 +110,7 @@ def _count(answers: Sequence[Answer]) -> None:
         key = (answer.decision.outcome, answer.decision.reasons)
         counts[key] = counts.get(key, 0) + 1
     for (outcome, reasons), number in counts.items():
-        count_decisions(outcome, reasons, number)
+        tally.count(outcome, reasons, number)
 
 
 async def post_decision(

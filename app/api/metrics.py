@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterator
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Histogram, Metric
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.consent import tally
 
-DECISIONS = Counter(
-    "cmr_decisions", "Decisions answered, by outcome and reason", ["outcome", "reason"]
-)
 LATENCY = Histogram(
     "cmr_request_seconds",
     "Time to answer a request, by route",
@@ -21,18 +20,22 @@ LATENCY = Histogram(
 )
 
 
-# The counter of each (outcome, reason), looked up once: `labels` costs more than `inc`.
-_decision_counters: dict[tuple[str, str], Any] = {}
+class DecisionCounts(Collector):
+    """`cmr_decisions_total`, by outcome and reason: read from the tally's totals when scraped,
+    so a decision is counted once, under one lock."""
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "cmr_decisions",
+            "Decisions answered, by outcome and reason",
+            labels=("outcome", "reason"),
+        )
+        for labels, number in sorted(tally.TALLY.totals().items()):
+            family.add_metric(labels, number)
+        yield family
 
 
-def count_decisions(outcome: str, reasons: tuple[str, ...], number: int = 1) -> None:
-    """Count `number` decisions once per reason (with reason "" when none is given)."""
-    for reason in reasons or ("",):
-        counter = _decision_counters.get((outcome, reason))
-        if counter is None:
-            counter = _decision_counters[(outcome, reason)] = DECISIONS.labels(outcome, reason)
-        counter.inc(number)
-    tally.count(outcome, reasons, number)
+REGISTRY.register(DecisionCounts())
 
 
 class RequestTimer:

@@ -33,22 +33,34 @@ DIALECT_INSERTS: Mapping[str, Callable[[Any], Any]] = {
 
 
 class Tally:
-    """Counts not yet written, safe across threads; adding one is a dict increment under a lock."""
+    """Counts not yet written, and every count since the process started (what Prometheus
+    reads, `app.api.metrics`); safe across threads: adding one is dict increments under one
+    lock."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._counts: dict[Key, int] = {}
+        self._totals: dict[tuple[str, str], int] = {}
 
     def add(self, outcome: str, reasons: tuple[str, ...], number: int = 1) -> None:
         """Count `number` decisions in the current hour: once under EVERY, and once per reason
-        (reason "" when none), as the Prometheus counter does."""
+        (reason "" when none); in the totals, once per reason."""
         hour = int(self._clock()) // HOUR_SECONDS * HOUR_SECONDS
         with self._lock:
-            counts = self._counts
-            for reason in (EVERY, *(reasons or ("",))):
+            counts, totals = self._counts, self._totals
+            key: Key = (hour, outcome, EVERY)
+            counts[key] = counts.get(key, 0) + number
+            for reason in reasons or ("",):
                 key = (hour, outcome, reason)
                 counts[key] = counts.get(key, 0) + number
+                total = (outcome, reason)
+                totals[total] = totals.get(total, 0) + number
+
+    def totals(self) -> dict[tuple[str, str], int]:
+        """Decisions counted since the process started, per (outcome, reason); never flushed."""
+        with self._lock:
+            return dict(self._totals)
 
     def pending(self) -> dict[Key, int]:
         """A copy of the counts not yet written."""

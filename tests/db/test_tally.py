@@ -102,6 +102,23 @@ def test_counts_from_many_threads_add_up_over_two_flushes(tally_engine: Engine) 
     }
 
 
+def test_the_totals_count_every_decision_since_the_start_flushed_or_not(
+    tally_engine: Engine,
+) -> None:
+    tally = Tally(clock=Clock(HOUR))
+    count_in_threads(tally)
+    tally.flush(tally_engine)
+    count_in_threads(tally)
+
+    n = 2 * THREADS * ROUNDS
+    assert tally.totals() == {
+        ("allow", ""): n,
+        ("deny", "topic_off"): n,
+        ("deny", "no_consent"): n,
+        ("defer", "quiet_hours"): 3 * n,
+    }
+
+
 def test_each_hour_has_its_own_row_starting_on_the_hour(tally_engine: Engine) -> None:
     clock = Clock(HOUR.replace(minute=59, second=59))
     tally = Tally(clock=clock)
