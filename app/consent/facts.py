@@ -128,37 +128,36 @@ class CustomerCache:
         self._size = size
         self._entries: dict[str, _Entry] = {}
 
-    def _entry(self, record: CustomerRecord) -> _Entry | None:
-        entry = self._entries.get(record.id)
-        return entry if entry is not None and entry.version == record.version else None
+    def _entry(self, customer_id: str, version: int) -> _Entry | None:
+        entry = self._entries.get(customer_id)
+        return entry if entry is not None and entry.version == version else None
 
     def record(self, customer_id: str, version: int) -> CustomerRecord | None:
-        entry = self._entries.get(customer_id)
-        return entry.record if entry is not None and entry.version == version else None
+        entry = self._entry(customer_id, version)
+        return None if entry is None else entry.record
 
     def split(
         self, rows: Iterable[Sequence[Any]]
     ) -> tuple[list[tuple[str, CustomerRecord]], dict[str, str]]:
         """Of rows (customer id, version, identifier): (identifier, record) of each customer
         held at that version, and {customer id: identifier} of the others."""
-        entries = self._entries
         held: list[tuple[str, CustomerRecord]] = []
         missing: dict[str, str] = {}
         for customer_id, version, identifier in rows:
-            entry = entries.get(customer_id)
-            if entry is not None and entry.version == version:
-                held.append((identifier, entry.record))
-            else:
+            entry = self._entry(customer_id, version)
+            if entry is None:
                 missing[customer_id] = identifier
+            else:
+                held.append((identifier, entry.record))
         return held, missing
 
     def facts(self, record: CustomerRecord) -> CustomerFacts | None:
-        entry = self._entry(record)
+        entry = self._entry(record.id, record.version)
         return None if entry is None else entry.facts
 
     def hashes(self, record: CustomerRecord) -> AddressHashes:
         """The record's address hashes, made once per version of a cached customer."""
-        entry = self._entry(record)
+        entry = self._entry(record.id, record.version)
         if entry is None:
             return AddressHashes.of(self._keys, record)
         if entry.hashes is None:
